@@ -1,0 +1,29 @@
+# avis — the two set-up commands are `make run` and `make test`.
+GO ?= go
+export PATH := $(PATH):/usr/local/go/bin
+export CGO_ENABLED := 0
+
+.PHONY: build run test bench lint fuzz clean
+
+build:
+	$(GO) build -trimpath -o bin/avis ./cmd/avis
+
+## run: build avis and start it on the embedded SQLite with demo data
+run: build
+	./bin/avis serve --demo
+
+## test: every test, on SQLite and on a throwaway PostgreSQL (installed if missing)
+test:
+	CGO_ENABLED=1 scripts/test.sh
+
+## bench: the benchmarks named by the issues; figures go to docs/benchmarks.md
+bench: build
+	scripts/bench.sh
+
+## lint: go vet and staticcheck
+lint:
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+
+clean:
+	rm -rf bin

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs every test: on SQLite, then on a throwaway PostgreSQL server started
+# here on a loopback port. Exits non-zero on any failure; never skips a
+# database (AVIS_TEST_REQUIRE_POSTGRES=1 turns a missing server into a failure).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PATH:/usr/local/go/bin"
+
+eval "$(scripts/pg.sh start)"
+trap 'scripts/pg.sh stop "$AVIS_PG_DIR"' EXIT
+export AVIS_TEST_REQUIRE_POSTGRES=1
+
+pkgs=${PKGS:-./...}
+status=0
+echo "== go vet"
+go vet ./... || status=1
+echo "== tests on SQLite"
+AVIS_TEST_DB=sqlite go test -race -count=1 $pkgs || status=1
+echo "== tests on PostgreSQL"
+AVIS_TEST_DB=postgres go test -race -count=1 $pkgs || status=1
+if [ "$status" = 0 ]; then echo "make test: all tests passed on SQLite and PostgreSQL"; else echo "make test: FAILED"; fi
+exit "$status"
