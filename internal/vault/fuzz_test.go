@@ -14,12 +14,11 @@ func FuzzOpen(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	valid := [][]byte{
-		k.Seal("email", []byte("ada@example.org")),
-		k.Seal("email", nil),
-		k.Seal("email", bytes.Repeat([]byte{0}, 100)),
-	}
-	for _, s := range valid {
+	// Fuzz workers run this setup again, with other nonces: what Seal
+	// made is recognised by its plaintext, which no forgery can choose.
+	plains := [][]byte{[]byte("ada@example.org"), {}, bytes.Repeat([]byte{0}, 100)}
+	for _, p := range plains {
+		s := k.Seal("email", p)
 		f.Add(s)
 		f.Add(s[:len(s)-1])
 	}
@@ -29,8 +28,8 @@ func FuzzOpen(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		p, err := k.Open("email", b)
 		if err == nil {
-			for _, s := range valid {
-				if bytes.Equal(b, s) {
+			for _, want := range plains {
+				if bytes.Equal(p, want) && len(b) == minSealed+len(want) {
 					return
 				}
 			}

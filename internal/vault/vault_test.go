@@ -464,6 +464,7 @@ func TestConcurrentSubject(t *testing.T) {
 	sealed := make([][]byte, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
+	start := make(chan struct{})
 	for i := range n {
 		wg.Add(1)
 		go func() {
@@ -477,6 +478,7 @@ func TestConcurrentSubject(t *testing.T) {
 					return
 				}
 			}
+			<-start
 			k, err := vv.Subject(ctx, nil, "t1", "s1")
 			if err != nil {
 				errs[i] = err
@@ -485,6 +487,7 @@ func TestConcurrentSubject(t *testing.T) {
 			sealed[i] = k.Seal("email", fmt.Appendf(nil, "msg %d", i))
 		}()
 	}
+	close(start)
 	wg.Wait()
 	for i, err := range errs {
 		if err != nil {
@@ -792,4 +795,59 @@ func TestLoadMasterKey(t *testing.T) {
 			t.Fatalf("master.key exists after refusal: %v", err)
 		}
 	})
+}
+
+// TestCreateRace plays the race of two processes creating the same keys:
+// the second insert loses and both must end with the stored key.
+func TestCreateRace(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.Open(t)
+	v1, v2 := newVault(t, d, testKey(1)), newVault(t, d, testKey(1))
+	var k1, k2 *SubjectKey
+	var mine1, mine2 bool
+	for _, step := range []struct {
+		v    *Vault
+		k    **SubjectKey
+		mine *bool
+	}{{v1, &k1, &mine1}, {v2, &k2, &mine2}} {
+		err := d.Tx(ctx, func(tx *sql.Tx) error {
+			var err error
+			*step.k, *step.mine, err = step.v.createSubject(ctx, tx, subjectRef{"t1", "s1"})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !mine1 || mine2 {
+		t.Fatalf("mine = %v, %v; want true, false", mine1, mine2)
+	}
+	if p, err := k2.Open("f", k1.Seal("f", []byte("x"))); err != nil || string(p) != "x" {
+		t.Fatalf("the loser of the race got another key: %v", err)
+	}
+	if n := count(t, d, "SELECT COUNT(*) FROM tenant_keys"); n != 1 {
+		t.Fatalf("%d tenant keys", n)
+	}
+
+	var t1, t2 *tenantKey
+	for i, v := range []*Vault{v1, v2} {
+		err := d.Tx(ctx, func(tx *sql.Tx) error {
+			tk, mine, err := v.createTenant(ctx, tx, "t2")
+			if mine != (i == 0) {
+				t.Errorf("createTenant %d: mine = %v", i, mine)
+			}
+			if i == 0 {
+				t1 = tk
+			} else {
+				t2 = tk
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !bytes.Equal(t1.index, t2.index) {
+		t.Fatalf("the loser of the tenant key race got another key")
+	}
 }
