@@ -2,6 +2,8 @@ package account
 
 import (
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 
 	"avis/internal/db"
@@ -106,5 +108,51 @@ func TestLastOwner(t *testing.T) {
 		if n := e.count(t, acme.ID, action); n != want {
 			t.Errorf("%d %s entries, want %d", n, action, want)
 		}
+	}
+}
+
+// TestLastOwnerConcurrent demotes two owners at once: one demotion must be
+// refused, whatever the interleaving.
+func TestLastOwnerConcurrent(t *testing.T) {
+	e := newEnv(t)
+	acme := e.tenant(t, "acme")
+	for round := range 5 {
+		a := e.user(t, acme.ID, fmt.Sprintf("a%d@acme.example", round), RoleOwner)
+		b := e.user(t, acme.ID, fmt.Sprintf("b%d@acme.example", round), RoleOwner)
+		// Leave a and b as the only owners.
+		ms, _ := e.s.Members(ctx, admin, acme.ID)
+		for _, m := range ms {
+			if m.ID != a.ID && m.ID != b.ID && m.Role == RoleOwner {
+				if err := e.s.SetRole(ctx, admin, acme.ID, m.ID, RoleViewer); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		errs := make(chan error, 2)
+		var start sync.WaitGroup
+		start.Add(1)
+		for _, id := range []string{a.ID, b.ID} {
+			go func() {
+				start.Wait()
+				errs <- e.s.SetRole(ctx, admin, acme.ID, id, RoleAdmin)
+			}()
+		}
+		start.Done()
+		e1, e2 := <-errs, <-errs
+		refused := 0
+		for _, err := range []error{e1, e2} {
+			switch {
+			case errors.Is(err, ErrLastOwner):
+				refused++
+			case err != nil:
+				t.Fatalf("round %d: %v", round, err)
+			}
+		}
+		if refused != 1 {
+			t.Fatalf("round %d: %d demotions refused, want 1 (errors %v, %v)", round, refused, e1, e2)
+		}
+		// Make a and b owners again for the count of the next round.
+		_ = e.s.SetRole(ctx, admin, acme.ID, a.ID, RoleOwner)
+		_ = e.s.SetRole(ctx, admin, acme.ID, b.ID, RoleOwner)
 	}
 }

@@ -43,6 +43,10 @@ func TestCreateUserAndAuthenticate(t *testing.T) {
 			}
 		})
 	}
+	// The unknown email spent a hash like a known one.
+	if e.s.dummyHash == "" {
+		t.Error("an unknown email was answered without hashing")
+	}
 	if n := e.count(t, "", "login.ok"); n != 2 {
 		t.Errorf("%d login.ok entries, want 2", n)
 	}
