@@ -79,8 +79,11 @@ func (s *Store) CreateUser(ctx context.Context, actor audit.Actor, tenantID, ema
 	// Hash outside the transaction: it is slow and must not hold the writer.
 	var hash string
 	if existing == "" {
-		if name, err = cleanName(name); err != nil {
-			return User{}, fmt.Errorf("create user: %w", err)
+		// A person's name is optional; when given it must fit.
+		if strings.TrimSpace(name) != "" {
+			if name, err = cleanName(name); err != nil {
+				return User{}, fmt.Errorf("create user: %w", err)
+			}
 		}
 		if err := checkPassword(password, email); err != nil {
 			return User{}, err

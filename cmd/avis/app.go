@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/term"
+
+	"avis/internal/account"
+	"avis/internal/audit"
+	"avis/internal/config"
+	"avis/internal/contact"
+	"avis/internal/db"
+	"avis/internal/vault"
+)
+
+// app is an opened avis: configuration, database, vault and stores.
+type app struct {
+	cfg      config.Config
+	log      *slog.Logger
+	db       *db.DB
+	vault    *vault.Vault
+	audit    *audit.Log
+	accounts *account.Store
+	contacts *contact.Store
+	// keyCreated is true when this start created the master key.
+	keyCreated bool
+	keyPath    string
+}
+
+func (a *app) Close() {
+	if a.db != nil {
+		a.db.Close()
+	}
+}
+
+// loadConfig parses a command's flags over the environment.
+func loadConfig(e env, name string, args []string, extra func(*flag.FlagSet)) (config.Config, *flag.FlagSet, error) {
+	fs := flag.NewFlagSet("avis "+name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	if extra != nil {
+		extra(fs)
+	}
+	c, err := config.Load(fs, args, e.getenv)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return c, fs, err
+		}
+		return c, fs, fmt.Errorf("configuration: %w", err)
+	}
+	if fs.NArg() > 0 {
+		return c, fs, usageError{fmt.Sprintf("unexpected argument %q (flags go before nothing else; see avis help)", fs.Arg(0))}
+	}
+	return c, fs, nil
+}
+
+// newLogger makes the process logger: text on a terminal, JSON otherwise.
+func newLogger(c config.Config, w io.Writer) *slog.Logger {
+	level := map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError}[c.LogLevel]
+	opts := &slog.HandlerOptions{Level: level}
+	format := c.LogFormat
+	if format == "auto" {
+		format = "json"
+		if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+			format = "text"
+		}
+	}
+	if format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// open opens the database, brings its schema up to date, loads the master
+// key and opens the vault and the stores.
+func open(ctx context.Context, e env, c config.Config) (*app, error) {
+	a := &app{cfg: c, log: newLogger(c, e.stderr)}
+	d, err := db.Open(ctx, c.DatabaseURL, c.Data, db.Options{MaxConns: c.DBMaxConns})
+	if err != nil {
+		return nil, err
+	}
+	a.db = d
+	existed := hasData(ctx, d)
+	if err := d.Migrate(ctx); err != nil {
+		a.Close()
+		return nil, err
+	}
+	if c.DatabaseURL != "" && c.MasterKey == "" && c.MasterKeyFile == "" {
+		// With PostgreSQL several processes share the data: a key file in
+		// one machine's data directory would not do.
+		if existed {
+			a.Close()
+			return nil, fmt.Errorf("%w: with PostgreSQL, give the master key with AVIS_MASTER_KEY_FILE", vault.ErrNoMasterKey)
+		}
+	}
+	if err := os.MkdirAll(c.Data, 0o700); err != nil {
+		a.Close()
+		return nil, fmt.Errorf("cannot create data directory %s: %w", c.Data, err)
+	}
+	key, created, err := vault.LoadMasterKey(vault.KeyOptions{DataDir: c.Data, KeyFile: c.MasterKeyFile, KeyEnv: c.MasterKey, DataExists: existed})
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	a.keyCreated = created
+	a.keyPath = filepath.Join(c.Data, "master.key")
+	if a.vault, err = vault.New(ctx, d, key); err != nil {
+		a.Close()
+		return nil, err
+	}
+	clear(key)
+	a.audit = audit.New(d)
+	a.accounts = account.NewStore(d, a.vault, a.audit, account.Options{SessionTTL: c.SessionTTL, MaxFailures: c.LoginMaxFails})
+	a.contacts = contact.NewStore(d, a.vault, a.audit)
+	if created {
+		a.log.Warn("A NEW MASTER KEY WAS CREATED. Back it up now, apart from the database: without it no personal data can ever be read again.", "file", a.keyPath)
+		fmt.Fprintf(e.stderr, "\n*** avis created a new master key in %s\n*** BACK IT UP NOW, somewhere other than the database backups.\n*** Without it, the personal data in this database can never be read again.\n\n", a.keyPath)
+	}
+	return a, nil
+}
+
+// hasData reports whether the database already holds avis data (a sealed
+// key or a tenant), in which case a master key must never be made anew.
+func hasData(ctx context.Context, d *db.DB) bool {
+	for _, q := range []string{`SELECT count(*) FROM vault_state`, `SELECT count(*) FROM tenants`} {
+		var n int
+		if err := d.R.QueryRowContext(ctx, q).Scan(&n); err == nil && n > 0 {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/riverqueue/river"
+
+	"avis/internal/demo"
+	"avis/internal/jobs"
+	"avis/internal/web"
+)
+
+func serve(ctx context.Context, e env, args []string) error {
+	c, _, err := loadConfig(e, "serve", args, nil)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	a, err := open(ctx, e, c)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	log := a.log
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	workers := river.NewWorkers()
+	registerWorkers(workers, a)
+	q, err := jobs.New(a.db, log, workers, jobs.Options{
+		Work:            c.Role != "web",
+		Workers:         c.JobWorkers,
+		ShutdownTimeout: c.ShutdownTimeout,
+		Periodic:        periodicJobs(),
+	})
+	if err != nil {
+		return fmt.Errorf("job queue: %w", err)
+	}
+	reg.MustRegister(q.Collector())
+
+	if c.Demo {
+		login, err := demo.Seed(ctx, a.accounts, a.contacts, 300)
+		if err != nil {
+			return err
+		}
+		file := filepath.Join(c.Data, "demo-login.txt")
+		if login.Created {
+			if err := os.WriteFile(file, []byte(login.Email+"\n"+login.Password+"\n"), 0o600); err != nil {
+				return fmt.Errorf("demo: save login: %w", err)
+			}
+		} else if b, err := os.ReadFile(file); err == nil {
+			if lines := strings.Split(string(b), "\n"); len(lines) > 1 {
+				login.Password = lines[1]
+			}
+		}
+		fmt.Fprintf(e.stdout, "\navis demo is ready: open %s/login\n  email:    %s\n  password: %s\n  (fake data only; the login is also in %s)\n\n",
+			strings.TrimRight(c.BaseURL, "/"), login.Email, orUnknown(login.Password), file)
+	}
+
+	srv, err := web.New(web.Deps{Config: c, Log: log, DB: a.db, Accounts: a.accounts, Audit: a.audit,
+		Contacts: a.contacts, Registry: reg, Version: versionString()})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (is another avis running? choose another with --addr)", c.Addr, err)
+	}
+	hs := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+	if err := q.Start(ctx); err != nil {
+		ln.Close()
+		return fmt.Errorf("job queue: %w", err)
+	}
+	errc := make(chan error, 1)
+	go func() {
+		var err error
+		if c.TLSCert != "" {
+			err = hs.ServeTLS(ln, c.TLSCert, c.TLSKey)
+		} else {
+			err = hs.Serve(ln)
+		}
+		if !errors.Is(err, http.ErrServerClosed) {
+			errc <- err
+		}
+		close(errc)
+	}()
+	log.Info("avis is serving", "addr", ln.Addr().String(), "role", c.Role, "database", a.db.Safe,
+		"version", versionString(), "startup_ms", time.Since(start).Milliseconds())
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down: finishing requests and jobs", "timeout", c.ShutdownTimeout.String())
+	case serveErr = <-errc:
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.ShutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		log.Warn("HTTP shutdown", "err", err)
+	}
+	if err := q.Stop(sctx); err != nil {
+		log.Warn("job queue shutdown", "err", err)
+	}
+	log.Info("avis stopped")
+	return serveErr
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "(shown at the first start only)"
+	}
+	return s
+}

@@ -1,0 +1,331 @@
+// Package contact holds a tenant's customers: who they are (sealed by the
+// vault under each contact's own key), how to reach them, and the blind
+// indexes that find them again without decrypting anything.
+package contact
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+	"time"
+
+	"golang.org/x/net/idna"
+
+	"avis/internal/audit"
+	"avis/internal/db"
+	"avis/internal/vault"
+)
+
+// Vault field names; the blind indexes use the same names.
+const (
+	FieldEmail     = "email"
+	FieldPhone     = "phone"
+	FieldFirstName = "first_name"
+	FieldLastName  = "last_name"
+)
+
+// ErrInvalidEmail says an email address cannot be used.
+var ErrInvalidEmail = errors.New("invalid email address")
+
+// Contact is one customer, decrypted.
+type Contact struct {
+	ID         string
+	TenantID   string
+	ExternalID string
+	Email      string
+	Phone      string
+	FirstName  string
+	LastName   string
+	Language   string
+	Country    string
+	TimeZone   string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+// Input is what a caller gives to create a contact. Phone must already be in
+// E.164 form; the import engine normalises it.
+type Input struct {
+	ExternalID, Email, Phone, FirstName, LastName, Language, Country, TimeZone string
+}
+
+// Store reads and writes contacts.
+type Store struct {
+	db    *db.DB
+	vault *vault.Vault
+	audit *audit.Log
+}
+
+// NewStore returns a Store.
+func NewStore(d *db.DB, v *vault.Vault, a *audit.Log) *Store {
+	return &Store{db: d, vault: v, audit: a}
+}
+
+// NormaliseEmail trims an address, lower-cases it, turns an international
+// domain into its ASCII form and checks its shape.
+func NormaliseEmail(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" || len(s) > 254 {
+		return "", ErrInvalidEmail
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address != s {
+		return "", ErrInvalidEmail
+	}
+	local, domain, ok := strings.Cut(s, "@")
+	if !ok || local == "" || domain == "" || strings.Contains(domain, "@") || !strings.Contains(domain, ".") {
+		return "", ErrInvalidEmail
+	}
+	ascii, err := idna.Lookup.ToASCII(strings.ToLower(domain))
+	if err != nil {
+		return "", ErrInvalidEmail
+	}
+	return strings.ToLower(local) + "@" + ascii, nil
+}
+
+// Create stores a new contact; every personal field is sealed under the
+// contact's own data key, email and phone also get blind indexes.
+func (s *Store) Create(ctx context.Context, actor audit.Actor, tenantID string, in Input) (Contact, error) {
+	c := Contact{ID: db.NewID(), TenantID: tenantID, ExternalID: in.ExternalID, Phone: in.Phone,
+		FirstName: in.FirstName, LastName: in.LastName, Language: in.Language, Country: in.Country, TimeZone: in.TimeZone}
+	if in.Email != "" {
+		e, err := NormaliseEmail(in.Email)
+		if err != nil {
+			return Contact{}, err
+		}
+		c.Email = e
+	}
+	now := db.Now()
+	c.CreatedAt, c.UpdatedAt = db.Time(now), db.Time(now)
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if err := s.insert(ctx, tx, &c, now); err != nil {
+			return err
+		}
+		return s.audit.Record(ctx, tx, audit.Entry{TenantID: tenantID, Actor: actor, Action: "contact.create",
+			ObjectKind: "contact", ObjectID: c.ID, SubjectID: c.ID})
+	})
+	if err != nil {
+		return Contact{}, fmt.Errorf("create contact: %w", err)
+	}
+	return c, nil
+}
+
+// CreateMany stores contacts in one transaction with one audit entry; it is
+// what the demo and tests use to seed data.
+func (s *Store) CreateMany(ctx context.Context, actor audit.Actor, tenantID string, ins []Input) ([]string, error) {
+	ids := make([]string, 0, len(ins))
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		now := db.Now()
+		for _, in := range ins {
+			c := Contact{ID: db.NewID(), TenantID: tenantID, ExternalID: in.ExternalID, Phone: in.Phone,
+				FirstName: in.FirstName, LastName: in.LastName, Language: in.Language, Country: in.Country, TimeZone: in.TimeZone}
+			if in.Email != "" {
+				e, err := NormaliseEmail(in.Email)
+				if err != nil {
+					return err
+				}
+				c.Email = e
+			}
+			if err := s.insert(ctx, tx, &c, now); err != nil {
+				return err
+			}
+			ids = append(ids, c.ID)
+		}
+		return s.audit.Record(ctx, tx, audit.Entry{TenantID: tenantID, Actor: actor, Action: "contact.create_many",
+			ObjectKind: "contact", Detail: map[string]string{"count": fmt.Sprint(len(ids))}})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create contacts: %w", err)
+	}
+	return ids, nil
+}
+
+func (s *Store) insert(ctx context.Context, tx *sql.Tx, c *Contact, now int64) error {
+	k, err := s.vault.Subject(ctx, tx, c.TenantID, c.ID)
+	if err != nil {
+		return err
+	}
+	var emailIdx, phoneIdx []byte
+	if c.Email != "" {
+		if emailIdx, err = s.vault.BlindIndex(ctx, tx, c.TenantID, FieldEmail, c.Email); err != nil {
+			return err
+		}
+	}
+	if c.Phone != "" {
+		if phoneIdx, err = s.vault.BlindIndex(ctx, tx, c.TenantID, FieldPhone, c.Phone); err != nil {
+			return err
+		}
+	}
+	_, err = tx.ExecContext(ctx, `/* contact.Store.insert */
+		INSERT INTO contacts (tenant_id, id, external_id, email_sealed, email_bidx, phone_sealed, phone_bidx,
+			first_name_sealed, last_name_sealed, language, country, time_zone, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)`,
+		c.TenantID, c.ID, c.ExternalID, k.SealString(FieldEmail, c.Email), emailIdx,
+		k.SealString(FieldPhone, c.Phone), phoneIdx, k.SealString(FieldFirstName, c.FirstName),
+		k.SealString(FieldLastName, c.LastName), c.Language, c.Country, c.TimeZone, now)
+	return db.Translate(err)
+}
+
+const selectContact = `SELECT tenant_id, id, external_id, email_sealed, phone_sealed, first_name_sealed,
+	last_name_sealed, language, country, time_zone, created_at, updated_at FROM contacts `
+
+type row struct {
+	c                         Contact
+	email, phone, first, last []byte
+	created, updated          int64
+}
+
+func scanRow(sc interface{ Scan(...any) error }) (row, error) {
+	var r row
+	err := sc.Scan(&r.c.TenantID, &r.c.ID, &r.c.ExternalID, &r.email, &r.phone, &r.first, &r.last,
+		&r.c.Language, &r.c.Country, &r.c.TimeZone, &r.created, &r.updated)
+	r.c.CreatedAt, r.c.UpdatedAt = db.Time(r.created), db.Time(r.updated)
+	return r, err
+}
+
+func (s *Store) open(ctx context.Context, r row) (Contact, error) {
+	k, err := s.vault.Lookup(ctx, r.c.TenantID, r.c.ID)
+	if err != nil {
+		return Contact{}, err
+	}
+	c := r.c
+	for _, f := range []struct {
+		name   string
+		sealed []byte
+		dst    *string
+	}{{FieldEmail, r.email, &c.Email}, {FieldPhone, r.phone, &c.Phone}, {FieldFirstName, r.first, &c.FirstName}, {FieldLastName, r.last, &c.LastName}} {
+		if *f.dst, err = k.OpenString(f.name, f.sealed); err != nil {
+			return Contact{}, err
+		}
+	}
+	return c, nil
+}
+
+// Get returns one contact of the tenant, decrypted; the read is audited.
+// Another tenant's contact is db.ErrNotFound.
+func (s *Store) Get(ctx context.Context, actor audit.Actor, tenantID, id string) (Contact, error) {
+	r, err := scanRow(s.db.R.QueryRowContext(ctx, `/* contact.Store.Get */ `+selectContact+
+		`WHERE tenant_id = $1 AND id = $2`, tenantID, id))
+	if err != nil {
+		return Contact{}, fmt.Errorf("get contact: %w", db.Translate(err))
+	}
+	c, err := s.open(ctx, r)
+	if err != nil {
+		return Contact{}, fmt.Errorf("get contact: %w", err)
+	}
+	if err := s.audit.Record(ctx, nil, audit.Entry{TenantID: tenantID, Actor: actor, Action: "contact.read",
+		ObjectKind: "contact", ObjectID: id, SubjectID: id}); err != nil {
+		return Contact{}, fmt.Errorf("get contact: %w", err)
+	}
+	return c, nil
+}
+
+// ByEmail finds a contact of the tenant by email through the blind index,
+// without decrypting any other row. The read is audited.
+func (s *Store) ByEmail(ctx context.Context, actor audit.Actor, tenantID, email string) (Contact, error) {
+	e, err := NormaliseEmail(email)
+	if err != nil {
+		return Contact{}, err
+	}
+	idx, err := s.vault.BlindIndex(ctx, nil, tenantID, FieldEmail, e)
+	if err != nil {
+		return Contact{}, fmt.Errorf("find contact: %w", err)
+	}
+	var id string
+	err = s.db.R.QueryRowContext(ctx, `/* contact.Store.ByEmail */ SELECT id FROM contacts
+		WHERE tenant_id = $1 AND email_bidx = $2 ORDER BY id LIMIT 1`, tenantID, idx).Scan(&id)
+	if err != nil {
+		return Contact{}, fmt.Errorf("find contact: %w", db.Translate(err))
+	}
+	return s.Get(ctx, actor, tenantID, id)
+}
+
+// Page is one page of a contact list.
+type Page struct {
+	Contacts []Contact
+	// Next is the cursor of the following page, empty on the last one.
+	Next string
+	// Total counts the tenant's contacts.
+	Total int
+}
+
+// List returns up to limit contacts of the tenant after the cursor, newest
+// last, decrypted; the listing is audited once.
+func (s *Store) List(ctx context.Context, actor audit.Actor, tenantID, after string, limit int) (Page, error) {
+	if limit <= 0 || limit > 200 {
+		limit = 50
+	}
+	var p Page
+	if err := s.db.R.QueryRowContext(ctx, `/* contact.Store.List */ SELECT count(*) FROM contacts WHERE tenant_id = $1`, tenantID).Scan(&p.Total); err != nil {
+		return Page{}, fmt.Errorf("list contacts: %w", err)
+	}
+	rows, err := s.db.R.QueryContext(ctx, `/* contact.Store.List */ `+selectContact+
+		`WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3`, tenantID, after, limit+1)
+	if err != nil {
+		return Page{}, fmt.Errorf("list contacts: %w", err)
+	}
+	var rs []row
+	for rows.Next() {
+		r, err := scanRow(rows)
+		if err != nil {
+			rows.Close()
+			return Page{}, fmt.Errorf("list contacts: %w", err)
+		}
+		rs = append(rs, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return Page{}, fmt.Errorf("list contacts: %w", err)
+	}
+	if len(rs) > limit {
+		rs = rs[:limit]
+		p.Next = rs[limit-1].c.ID
+	}
+	for _, r := range rs {
+		c, err := s.open(ctx, r)
+		if errors.Is(err, vault.ErrErased) {
+			continue
+		}
+		if err != nil {
+			return Page{}, fmt.Errorf("list contacts: %w", err)
+		}
+		p.Contacts = append(p.Contacts, c)
+	}
+	if err := s.audit.Record(ctx, nil, audit.Entry{TenantID: tenantID, Actor: actor, Action: "contact.list",
+		ObjectKind: "contact", Detail: map[string]string{"count": fmt.Sprint(len(p.Contacts)), "after": after}}); err != nil {
+		return Page{}, fmt.Errorf("list contacts: %w", err)
+	}
+	return p, nil
+}
+
+// Erase crypto-shreds a contact: its data key is destroyed, then its row is
+// deleted. What escaped into backups or exports can no longer be read.
+func (s *Store) Erase(ctx context.Context, actor audit.Actor, tenantID, id string) error {
+	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `/* contact.Store.Erase */ DELETE FROM contacts WHERE tenant_id = $1 AND id = $2`, tenantID, id)
+		if err != nil {
+			return fmt.Errorf("erase contact: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return db.ErrNotFound
+		}
+		if err := s.vault.EraseSubject(ctx, tx, tenantID, id); err != nil {
+			return fmt.Errorf("erase contact: %w", err)
+		}
+		return s.audit.Record(ctx, tx, audit.Entry{TenantID: tenantID, Actor: actor, Action: "contact.erase",
+			ObjectKind: "contact", ObjectID: id, SubjectID: id})
+	})
+}
+
+// Count returns how many contacts the tenant has.
+func (s *Store) Count(ctx context.Context, tenantID string) (int, error) {
+	var n int
+	err := s.db.R.QueryRowContext(ctx, `/* contact.Store.Count */ SELECT count(*) FROM contacts WHERE tenant_id = $1`, tenantID).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count contacts: %w", err)
+	}
+	return n, nil
+}

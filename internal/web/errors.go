@@ -1,0 +1,49 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+)
+
+// PublicError is the only thing a user ever sees of an error: a status, a
+// stable code and a message that says what to do. Anything else becomes a
+// generic 500 and its detail goes to the log, never to the user.
+type PublicError struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *PublicError) Error() string { return e.Code + ": " + e.Message }
+
+// Errors handlers return.
+var (
+	errNotFound     = &PublicError{http.StatusNotFound, "not_found", "Nothing here: the address is wrong, or it belongs to another account."}
+	errCSRF         = &PublicError{http.StatusForbidden, "csrf", "This form has expired or did not come from avis. Go back, reload the page and try again."}
+	errForbidden    = &PublicError{http.StatusForbidden, "forbidden", "Your role does not allow this. Ask an owner or an administrator of this account."}
+	errUnauthorized = &PublicError{http.StatusUnauthorized, "unauthorized", "Give a valid API key as 'Authorization: Bearer avis_…'."}
+	errTooLarge     = &PublicError{http.StatusRequestEntityTooLarge, "too_large", "The request is too large."}
+)
+
+func publicError(err error) *PublicError {
+	var pe *PublicError
+	if errors.As(err, &pe) {
+		return pe
+	}
+	return &PublicError{http.StatusInternalServerError, "internal", "Something went wrong on our side. It has been logged; try again in a moment."}
+}
+
+// problem writes an RFC 9457 problem+json body.
+func problem(w http.ResponseWriter, pe *PublicError) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(pe.Status)
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"type":   "/api/v1/problems/" + pe.Code,
+		"title":  http.StatusText(pe.Status),
+		"status": pe.Status,
+		"code":   pe.Code,
+		"detail": pe.Message,
+	})
+}

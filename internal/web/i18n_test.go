@@ -1,0 +1,86 @@
+package web
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"testing"
+
+	"avis/internal/i18n"
+)
+
+// messages collects every translatable message of the web layer: the
+// templates' .T calls, the handlers' rc.t and cat.T calls, the menu labels,
+// the role names, the error pages' messages and titles.
+func messages(t *testing.T) []string {
+	t.Helper()
+	set := map[string]bool{}
+	add := func(files []string, res ...*regexp.Regexp) {
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, re := range res {
+				for _, m := range re.FindAllSubmatch(b, -1) {
+					set[string(m[1])] = true
+				}
+			}
+		}
+	}
+	tmpl, _ := filepath.Glob("templates/*.html")
+	add(tmpl, regexp.MustCompile(`\.T "([^"]+)"`))
+	gofiles, _ := filepath.Glob("*.go")
+	var src []string
+	for _, f := range gofiles {
+		if !regexp.MustCompile(`_test\.go$`).MatchString(f) {
+			src = append(src, f)
+		}
+	}
+	add(src,
+		regexp.MustCompile(`rc\.t\(s, "([^"]+)"`),
+		regexp.MustCompile(`cat\.T\([a-zA-Z.]+, "([^"]+)"`),
+		regexp.MustCompile(`\{"/[a-z]*", "([^"]+)", account`),
+	)
+	for _, r := range passwordReasons {
+		set[r] = true
+	}
+	for _, n := range roleNames {
+		set[n] = true
+	}
+	for _, pe := range []*PublicError{errNotFound, errCSRF, errForbidden, errTooLarge, publicError(nil)} {
+		set[pe.Message] = true
+	}
+	for _, s := range []string{"Not Found", "Forbidden", "Unauthorized", "Request Entity Too Large", "Internal Server Error", "Too Many Requests"} {
+		set[s] = true
+	}
+	var out []string
+	for m := range set {
+		out = append(out, m)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestCataloguesComplete fails when a page shows a message that a
+// catalogue does not translate.
+func TestCataloguesComplete(t *testing.T) {
+	cat := i18n.MustLoad()
+	msgs := messages(t)
+	if len(msgs) < 80 {
+		t.Fatalf("found only %d messages: the extraction is broken", len(msgs))
+	}
+	for _, lang := range i18n.Languages {
+		missing := 0
+		for _, m := range msgs {
+			if !cat.Has(lang, m) {
+				missing++
+				t.Errorf("%s: no translation for %q", lang, m)
+			}
+		}
+		if missing > 0 {
+			t.Logf("%s: %d of %d messages missing", lang, missing, len(msgs))
+		}
+	}
+}

@@ -1,0 +1,97 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"avis/internal/account"
+	"avis/internal/audit"
+	"avis/internal/contact"
+	"avis/internal/web"
+)
+
+// TestTenantIsolation logs in as tenant A and tries to read, change and
+// delete tenant B's objects by id through every route that takes an id: all
+// answer 404 and B's objects are unchanged.
+func TestTenantIsolation(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	_, _ = e.tenant("alpha", account.RoleOwner)
+	beta, betaOwner := e.tenant("beta", account.RoleOwner)
+	betaViewer, err := e.accounts.CreateUser(ctx, audit.System("test"), beta.ID, "beta-viewer@example.com", "", testPassword, account.RoleViewer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bc, err := e.contacts.Create(ctx, audit.System("test"), beta.ID, contact.Input{Email: "beta.customer@example.org", FirstName: "Beta"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, bKey, err := e.accounts.CreateAPIKey(ctx, audit.System("test"), beta.ID, "beta key", []string{"contacts:read"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alphaKey, _, err := e.accounts.CreateAPIKey(ctx, audit.System("test"), mustTenant(t, e, "alpha"), "alpha key", []string{"contacts:read", "contacts:write"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	a := e.loggedIn("alpha-owner@example.com")
+	tok := a.csrf("/")
+	cases := []struct {
+		pattern, method, path string
+		form                  url.Values
+		bearer                string
+	}{
+		{"GET /contacts/{id}", "GET", "/contacts/" + bc.ID, nil, ""},
+		{"POST /contacts/{id}/erase", "POST", "/contacts/" + bc.ID + "/erase", url.Values{"csrf": {tok}}, ""},
+		{"POST /users/{id}/role", "POST", "/users/" + betaViewer.ID + "/role", url.Values{"csrf": {tok}, "role": {"owner"}}, ""},
+		{"POST /users/{id}/remove", "POST", "/users/" + betaOwner.ID + "/remove", url.Values{"csrf": {tok}}, ""},
+		{"POST /apikeys/{id}/revoke", "POST", "/apikeys/" + bKey.ID + "/revoke", url.Values{"csrf": {tok}}, ""},
+		{"POST /tenants/switch", "POST", "/tenants/switch", url.Values{"csrf": {tok}, "tenant": {beta.ID}}, ""},
+		{"GET /api/v1/contacts/{id}", "GET", "/api/v1/contacts/" + bc.ID, nil, alphaKey},
+	}
+	covered := map[string]bool{}
+	for _, c := range cases {
+		covered[c.pattern] = true
+		t.Run(c.pattern, func(t *testing.T) {
+			var hdr []string
+			if c.bearer != "" {
+				hdr = []string{"Authorization", "Bearer " + c.bearer}
+			}
+			r := a.do(c.method, c.path, c.form, hdr...)
+			if r.status != http.StatusNotFound {
+				t.Fatalf("%s %s as tenant alpha = %d, want 404", c.method, c.path, r.status)
+			}
+			if strings.Contains(r.body, "beta.customer") || strings.Contains(r.body, "Beta") {
+				t.Fatal("the answer shows tenant beta's data")
+			}
+		})
+	}
+	// Every route that names an object must be in the table above.
+	for _, p := range web.Routes() {
+		if (strings.Contains(strings.ReplaceAll(p, "{$}", ""), "{") || p == "POST /tenants/switch") && !covered[p] {
+			t.Errorf("route %s takes an id but is not covered by the isolation test", p)
+		}
+	}
+	// Nothing of beta's changed.
+	if _, err := e.contacts.Get(ctx, audit.System("test"), beta.ID, bc.ID); err != nil {
+		t.Errorf("beta's contact: %v", err)
+	}
+	if role, err := e.accounts.RoleOf(ctx, beta.ID, betaViewer.ID); err != nil || role != account.RoleViewer {
+		t.Errorf("beta viewer role = %v, %v", role, err)
+	}
+	if role, err := e.accounts.RoleOf(ctx, beta.ID, betaOwner.ID); err != nil || role != account.RoleOwner {
+		t.Errorf("beta owner role = %v, %v", role, err)
+	}
+	keys, _ := e.accounts.APIKeys(ctx, beta.ID)
+	if len(keys) != 1 || !keys[0].RevokedAt.IsZero() {
+		t.Errorf("beta's key was revoked")
+	}
+	// Still in alpha.
+	if r := a.get("/"); r.status != http.StatusOK || !strings.Contains(r.body, "Company alpha") {
+		t.Errorf("alpha's session moved: %d", r.status)
+	}
+}

@@ -1,0 +1,205 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"avis/internal/account"
+	"avis/internal/audit"
+	"avis/internal/config"
+	"avis/internal/contact"
+	"avis/internal/db"
+	"avis/internal/db/dbtest"
+	"avis/internal/vault"
+	"avis/internal/web"
+)
+
+// syncBuffer is a log sink the test can read while the server writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// env is a running avis web server on a fresh database.
+type env struct {
+	t        *testing.T
+	db       *db.DB
+	accounts *account.Store
+	contacts *contact.Store
+	audit    *audit.Log
+	srv      *httptest.Server
+	logs     *syncBuffer
+	now      time.Time
+	clockMu  sync.Mutex
+}
+
+const testPassword = "Lumière-du-matin-42"
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	ctx := context.Background()
+	e := &env{t: t, db: dbtest.Open(t), logs: &syncBuffer{}, now: time.Now()}
+	v, err := vault.New(ctx, e.db, bytes.Repeat([]byte{9}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.audit = audit.New(e.db)
+	e.accounts = account.NewStore(e.db, v, e.audit, account.Options{
+		Argon2Memory: 1024, Argon2Time: 1,
+		Now: func() time.Time { e.clockMu.Lock(); defer e.clockMu.Unlock(); return e.now },
+	})
+	e.contacts = contact.NewStore(e.db, v, e.audit)
+	cfg := config.Default()
+	srv, err := web.New(web.Deps{Config: cfg, Log: slog.New(slog.NewJSONHandler(e.logs, nil)), DB: e.db,
+		Accounts: e.accounts, Audit: e.audit, Contacts: e.contacts, Registry: prometheus.NewRegistry(), Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv = httptest.NewServer(srv)
+	t.Cleanup(e.srv.Close)
+	return e
+}
+
+func (e *env) advance(d time.Duration) {
+	e.clockMu.Lock()
+	e.now = e.now.Add(d)
+	e.clockMu.Unlock()
+}
+
+// tenant makes a tenant with one user of the given role.
+func (e *env) tenant(slug string, role account.Role) (account.Tenant, account.User) {
+	e.t.Helper()
+	ctx := context.Background()
+	tn, err := e.accounts.CreateTenant(ctx, audit.System("test"), slug, "Company "+slug)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	u, err := e.accounts.CreateUser(ctx, audit.System("test"), tn.ID, slug+"-"+string(role)+"@example.com", "Person "+slug, testPassword, role)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return tn, u
+}
+
+// browser is a cookie-keeping client that does not follow redirects.
+type browser struct {
+	e *env
+	c *http.Client
+}
+
+func (e *env) browser() *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{e: e, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+type resp struct {
+	status int
+	body   string
+	header http.Header
+}
+
+func (b *browser) do(method, path string, form url.Values, header ...string) resp {
+	b.e.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, b.e.srv.URL+path, body)
+	if err != nil {
+		b.e.t.Fatal(err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	r, err := b.c.Do(req)
+	if err != nil {
+		b.e.t.Fatal(err)
+	}
+	defer r.Body.Close()
+	all, _ := io.ReadAll(r.Body)
+	return resp{r.StatusCode, string(all), r.Header}
+}
+
+func (b *browser) get(path string) resp { return b.do("GET", path, nil) }
+
+var csrfRe = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// csrf reads the form token from a page.
+func (b *browser) csrf(path string) string {
+	b.e.t.Helper()
+	r := b.get(path)
+	m := csrfRe.FindStringSubmatch(r.body)
+	if m == nil {
+		b.e.t.Fatalf("no CSRF token on %s (status %d)", path, r.status)
+	}
+	return m[1]
+}
+
+// post submits a form with the page's CSRF token.
+func (b *browser) post(path string, form url.Values) resp {
+	b.e.t.Helper()
+	if form == nil {
+		form = url.Values{}
+	}
+	if form.Get("csrf") == "" {
+		form.Set("csrf", b.csrf("/login"))
+		if b.loggedIn() {
+			form.Set("csrf", b.csrf("/tenants"))
+		}
+	}
+	return b.do("POST", path, form)
+}
+
+func (b *browser) loggedIn() bool {
+	u, _ := url.Parse(b.e.srv.URL)
+	for _, c := range b.c.Jar.Cookies(u) {
+		if c.Name == "avis_session" && c.Value != "" {
+			return true
+		}
+	}
+	return false
+}
+
+func (b *browser) login(email, password string) resp {
+	b.e.t.Helper()
+	return b.post("/login", url.Values{"email": {email}, "password": {password}})
+}
+
+func (e *env) loggedIn(email string) *browser {
+	e.t.Helper()
+	b := e.browser()
+	if r := b.login(email, testPassword); r.status != http.StatusSeeOther {
+		e.t.Fatalf("login %s: status %d\n%s", email, r.status, r.body)
+	}
+	return b
+}
+
+func regexpMust(s string) *regexp.Regexp { return regexp.MustCompile(s) }
