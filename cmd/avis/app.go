@@ -91,14 +91,6 @@ func open(ctx context.Context, e env, c config.Config) (*app, error) {
 		a.Close()
 		return nil, err
 	}
-	if c.DatabaseURL != "" && c.MasterKey == "" && c.MasterKeyFile == "" {
-		// With PostgreSQL several processes share the data: a key file in
-		// one machine's data directory would not do.
-		if existed {
-			a.Close()
-			return nil, fmt.Errorf("%w: with PostgreSQL, give the master key with AVIS_MASTER_KEY_FILE", vault.ErrNoMasterKey)
-		}
-	}
 	if err := os.MkdirAll(c.Data, 0o700); err != nil {
 		a.Close()
 		return nil, fmt.Errorf("cannot create data directory %s: %w", c.Data, err)

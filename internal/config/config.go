@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"reflect"
 	"sort"
@@ -26,7 +27,7 @@ type Config struct {
 	Demo            bool          `env:"AVIS_DEMO" flag:"demo" doc:"On an empty data directory, create a demo tenant with fake contacts and a demo login."`
 	Role            string        `env:"AVIS_ROLE" flag:"role" doc:"What this process does: all, web (HTTP only) or worker (jobs only)."`
 	BaseURL         string        `env:"AVIS_BASE_URL" flag:"base-url" doc:"Public URL of avis, used in links and to decide Secure cookies."`
-	MasterKey       string        `env:"AVIS_MASTER_KEY" secret:"true" doc:"The 32-byte master key, base64 or hex. Prefer AVIS_MASTER_KEY_FILE."`
+	MasterKey       string        `env:"AVIS_MASTER_KEY" doc:"The 32-byte master key, base64 or hex. Prefer AVIS_MASTER_KEY_FILE."`
 	MasterKeyFile   string        `env:"AVIS_MASTER_KEY_FILE" doc:"File holding the master key. Default: DATA/master.key, created on first start of an empty data directory."`
 	TLSCert         string        `env:"AVIS_TLS_CERT_FILE" doc:"Serve HTTPS with this certificate (PEM) when set with AVIS_TLS_KEY_FILE."`
 	TLSKey          string        `env:"AVIS_TLS_KEY_FILE" doc:"Private key (PEM) for AVIS_TLS_CERT_FILE."`
@@ -68,7 +69,8 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	bools := map[string]*bool{}
 	forEach(&c, func(f reflect.StructField, v reflect.Value) {
 		name := f.Tag.Get("flag")
-		if name == "" {
+		if name == "" || fs.Lookup(name) != nil {
+			// A command's own flag of the same name wins (user create --role).
 			return
 		}
 		help := f.Tag.Get("doc") + " (" + f.Tag.Get("env") + ")"
@@ -85,7 +87,7 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 
 	file := getenv("AVIS_CONFIG_FILE")
-	if set["config"] {
+	if set["config"] && values["config"] != nil {
 		file = *values["config"]
 	}
 	fileVals := map[string]string{}
@@ -96,6 +98,7 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 		}
 	}
 	var errs []error
+	explicit := map[string]bool{}
 	forEach(&c, func(f reflect.StructField, v reflect.Value) {
 		env := f.Tag.Get("env")
 		raw, ok := fileVals[env], fileVals[env] != ""
@@ -110,7 +113,7 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 			}
 			raw, ok = strings.TrimSpace(string(b)), true
 		}
-		if name := f.Tag.Get("flag"); name != "" && set[name] {
+		if name := f.Tag.Get("flag"); name != "" && set[name] && (values[name] != nil || bools[name] != nil) {
 			if v.Kind() == reflect.Bool {
 				raw, ok = strconv.FormatBool(*bools[name]), true
 			} else {
@@ -120,12 +123,22 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 		if !ok {
 			return
 		}
+		explicit[env] = true
 		if err := setValue(v, raw); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", env, err))
 		}
 	})
 	if err := errors.Join(errs...); err != nil {
 		return c, err
+	}
+	if !explicit["AVIS_BASE_URL"] {
+		// Links follow the listening port unless a public URL is given.
+		if host, port, err := net.SplitHostPort(c.Addr); err == nil && port != "" {
+			if host == "" || host == "0.0.0.0" || host == "::" || host == "127.0.0.1" {
+				host = "localhost"
+			}
+			c.BaseURL = "http://" + net.JoinHostPort(host, port)
+		}
 	}
 	return c, c.Validate()
 }

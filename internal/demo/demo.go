@@ -96,7 +96,7 @@ func Seed(ctx context.Context, accounts *account.Store, contacts *contact.Store,
 	}
 	b := make([]byte, 12)
 	rand.Read(b)
-	pw := "demo-" + base64.RawURLEncoding.EncodeToString(b)
+	pw := "Avis-" + base64.RawURLEncoding.EncodeToString(b)
 	if _, err := accounts.CreateUser(ctx, actor, t.ID, Email, "Démo Owner", pw, account.RoleOwner); err != nil {
 		return Login{}, fmt.Errorf("demo: %w", err)
 	}
