@@ -88,7 +88,9 @@ func (te *testEnv) serve(args ...string) (string, *lockedBuffer, func() int) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, logs lockedBuffer
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, append([]string{"serve"}, args...), strings.NewReader(""), &out, &logs, te.getenv) }()
+	go func() {
+		done <- run(ctx, append([]string{"serve"}, args...), strings.NewReader(""), &out, &logs, te.getenv)
+	}()
 	re := regexp.MustCompile(`"msg":"avis is serving","addr":"([^"]+)"`)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
