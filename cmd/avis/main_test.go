@@ -478,3 +478,35 @@ func TestDemo(t *testing.T) {
 	// Every personal column holds vault ciphertexts only.
 	checkSealed(t, d)
 }
+
+// TestRoles: a worker serves only the operations endpoints; a web process
+// serves the UI but works no job.
+func TestRoles(t *testing.T) {
+	te := newTestEnv(t)
+	te.mustRun("", "migrate")
+	base, _, stop := te.serve("--role", "worker")
+	for path, want := range map[string]int{"/healthz": 200, "/readyz": 200, "/metrics": 200, "/login": 404} {
+		r, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Body.Close()
+		if r.StatusCode != want {
+			t.Errorf("worker GET %s = %d, want %d", path, r.StatusCode, want)
+		}
+	}
+	stop()
+	if te.vars["AVIS_DATABASE_URL"] != "" {
+		te.vars["AVIS_MASTER_KEY_FILE"] = filepath.Join(te.dir, "master.key")
+	}
+	base, _, stop = te.serve("--role", "web")
+	defer stop()
+	r, err := http.Get(base + "/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Body.Close()
+	if r.StatusCode != 200 {
+		t.Errorf("web GET /login = %d", r.StatusCode)
+	}
+}

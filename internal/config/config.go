@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"reflect"
@@ -237,12 +238,22 @@ func readFile(path string) (map[string]string, error) {
 		return nil, fmt.Errorf("config file: %w", err)
 	}
 	defer f.Close()
+	out, err := ParseFile(f)
+	if err != nil {
+		return nil, fmt.Errorf("config file %s: %w", path, err)
+	}
+	return out, nil
+}
+
+// ParseFile reads AVIS_NAME=value lines (blank lines and # comments
+// allowed; values may be quoted) and refuses unknown names.
+func ParseFile(r io.Reader) (map[string]string, error) {
 	known := map[string]bool{}
 	for _, s := range Settings() {
 		known[s.Env] = true
 	}
 	out := map[string]string{}
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 64*1024)
 	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())
@@ -252,12 +263,12 @@ func readFile(path string) (map[string]string, error) {
 		k, v, ok := strings.Cut(line, "=")
 		k = strings.TrimSpace(k)
 		if !ok || !known[k] {
-			return nil, fmt.Errorf("config file %s line %d: expected AVIS_NAME=value with a known name (see docs/configuration.md)", path, n)
+			return nil, fmt.Errorf("line %d: expected AVIS_NAME=value with a known name (see docs/configuration.md)", n)
 		}
 		out[k] = strings.Trim(strings.TrimSpace(v), `"'`)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("config file %s: %w", path, err)
+		return nil, fmt.Errorf("line too long or unreadable: %w", err)
 	}
 	return out, nil
 }

@@ -80,3 +80,26 @@ func TestDocumented(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseFile: any file either parses into known names only, or is refused
+// with an error; it never panics.
+func FuzzParseFile(f *testing.F) {
+	f.Add("AVIS_ADDR=:80\n# c\n\nAVIS_ROLE='web'\n")
+	f.Add("AVIS_NOPE=1")
+	f.Add("=\n==\nAVIS_ADDR")
+	f.Fuzz(func(t *testing.T, s string) {
+		m, err := config.ParseFile(strings.NewReader(s))
+		if err != nil {
+			return
+		}
+		known := map[string]bool{}
+		for _, st := range config.Settings() {
+			known[st.Env] = true
+		}
+		for k := range m {
+			if !known[k] {
+				t.Fatalf("unknown name %q accepted", k)
+			}
+		}
+	})
+}

@@ -39,6 +39,8 @@ type Deps struct {
 	// Registry collects the metrics that /metrics shows.
 	Registry *prometheus.Registry
 	Version  string
+	// OpsOnly serves only /healthz, /readyz and /metrics (role worker).
+	OpsOnly bool
 }
 
 // Server serves every HTTP route of avis.
@@ -108,6 +110,12 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /readyz", s.readyz)
 	if s.Registry != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
+	}
+	if s.OpsOnly {
+		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "this avis process is a worker: it serves /healthz, /readyz and /metrics only", http.StatusNotFound)
+		})
+		return s.observe(s.secure(mux))
 	}
 
 	// Logging in and out.
