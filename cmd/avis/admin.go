@@ -8,8 +8,11 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"golang.org/x/term"
+
+	"avis/internal/vault"
 
 	"avis/internal/account"
 	"avis/internal/audit"
@@ -231,5 +234,60 @@ func auditCmd(ctx context.Context, e env, args []string) error {
 		return fmt.Errorf("audit log: %d broken chain(s) among %d entries", len(breaks), n)
 	}
 	fmt.Fprintf(e.stdout, "audit log intact: %d entries verified\n", n)
+	return nil
+}
+
+// keyCmd rotates the master key: every tenant key is re-wrapped with the new
+// one in one transaction; field data is not touched.
+func keyCmd(ctx context.Context, e env, args []string) error {
+	_, args, err := sub(args, "key", "rotate")
+	if err != nil {
+		return err
+	}
+	var newFile string
+	c, _, err := loadConfig(e, "key rotate", args, func(fs *flag.FlagSet) {
+		fs.StringVar(&newFile, "new", "", "file holding the new 32-byte master key (base64 or hex), e.g. made with: head -c 32 /dev/urandom | base64")
+	})
+	if err != nil {
+		return err
+	}
+	if newFile == "" {
+		return usageError{"give --new FILE, the file holding the new master key"}
+	}
+	newKey, _, err := vault.LoadMasterKey(vault.KeyOptions{KeyFile: newFile, DataExists: true})
+	if err != nil {
+		return err
+	}
+	a, err := open(ctx, e, c)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if err := a.vault.RotateMaster(ctx, newKey); err != nil {
+		return err
+	}
+	if err := a.audit.Record(ctx, nil, audit.Entry{Actor: cliActor, Action: "vault.rotate_master", ObjectKind: "vault",
+		Detail: map[string]string{"key_id": vault.KeyID(newKey)}}); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "master key rotated: the database now opens with the key in %s (id %s) only.\n", newFile, vault.KeyID(newKey))
+	if c.MasterKey == "" && c.MasterKeyFile == "" {
+		// The key was DATA/master.key: put the new one in its place and keep
+		// the old one beside it, for backups taken before the rotation.
+		old := a.keyPath + ".old-" + time.Now().UTC().Format("20060102T150405")
+		if err := os.Rename(a.keyPath, old); err != nil {
+			return fmt.Errorf("rotated, but could not move the old key aside: %w; start avis with AVIS_MASTER_KEY_FILE=%s", err, newFile)
+		}
+		b, err := os.ReadFile(newFile)
+		if err == nil {
+			err = os.WriteFile(a.keyPath, b, 0o600)
+		}
+		if err != nil {
+			return fmt.Errorf("rotated, but could not install the new key: %w; start avis with AVIS_MASTER_KEY_FILE=%s", err, newFile)
+		}
+		fmt.Fprintf(e.stdout, "%s now holds the new key; the old one is in %s, which backups made before now need.\n", a.keyPath, old)
+		return nil
+	}
+	fmt.Fprintf(e.stdout, "Start every avis process with AVIS_MASTER_KEY_FILE=%s. Keep the old key as long as backups made with it.\n", newFile)
 	return nil
 }

@@ -31,6 +31,7 @@ Commands:
   apikey      apikey create --tenant SLUG --name NAME --scopes contacts:read,events:write
               (prints the key once)
   audit       audit verify: walk every audit chain and name any broken entry
+  key         key rotate --new FILE: re-wrap every tenant key with a new master key
   version     print the version
   help        this text
 
@@ -73,6 +74,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = apikeyCmd(ctx, e, rest)
 	case "audit":
 		err = auditCmd(ctx, e, rest)
+	case "key":
+		err = keyCmd(ctx, e, rest)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "avis", versionString())
 	case "help", "-h", "--help":

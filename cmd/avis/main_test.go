@@ -434,7 +434,7 @@ func TestCLIErrors(t *testing.T) {
 		t.Fatalf("version: %d %q", code, out)
 	}
 	code, out, _ = te.run("", "help")
-	for _, cmd := range []string{"serve", "migrate", "tenant", "user", "apikey", "audit", "version"} {
+	for _, cmd := range []string{"serve", "migrate", "tenant", "user", "apikey", "audit", "key", "version"} {
 		if code != 0 || !strings.Contains(out, "  "+cmd) {
 			t.Errorf("help does not list %s", cmd)
 		}
@@ -508,5 +508,48 @@ func TestRoles(t *testing.T) {
 	r.Body.Close()
 	if r.StatusCode != 200 {
 		t.Errorf("web GET /login = %d", r.StatusCode)
+	}
+}
+
+// TestKeyRotate: after "avis key rotate" the data opens with the new key
+// only, and what was sealed before still reads back.
+func TestKeyRotate(t *testing.T) {
+	te := newTestEnv(t)
+	te.mustRun("", "tenant", "create", "--slug", "shop", "--name", "Shop")
+	keyFile := filepath.Join(te.dir, "master.key")
+	old, _ := os.ReadFile(keyFile)
+	te.mustRun(ownerPassword+"\n", "user", "create", "--tenant", "shop", "--email", "o@example.com", "--role", "owner")
+	newFile := filepath.Join(t.TempDir(), "new.key")
+	os.WriteFile(newFile, []byte(strings.Repeat("cd", 32)+"\n"), 0o600)
+	if code, _, errs := te.run("", "key", "rotate"); code != 2 || !strings.Contains(errs, "--new") {
+		t.Fatalf("rotate without --new: %d %q", code, errs)
+	}
+	out := te.mustRun("", "key", "rotate", "--new", newFile)
+	if !strings.Contains(out, "rotated") {
+		t.Fatalf("rotate said %q", out)
+	}
+	// master.key now holds the new key; the user sealed before still logs in.
+	base, _, stop := te.serve()
+	defer stop()
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar}
+	r, _ := client.Get(base + "/login")
+	b, _ := io.ReadAll(r.Body)
+	r.Body.Close()
+	tok := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(string(b))[1]
+	r, err := client.PostForm(base+"/login", url.Values{"csrf": {tok}, "email": {"o@example.com"}, "password": {ownerPassword}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(r.Body)
+	r.Body.Close()
+	if r.StatusCode != 200 || !strings.Contains(string(body), "Shop") {
+		t.Fatalf("login after rotation: %d", r.StatusCode)
+	}
+	stop()
+	// The old key is refused now.
+	te.vars["AVIS_MASTER_KEY"] = strings.TrimSpace(string(old))
+	if code, _, errs := te.run("", "apikey", "create", "--tenant", "shop", "--name", "k", "--scopes", "contacts:read"); code == 0 || !strings.Contains(errs, "wrong master key") {
+		t.Fatalf("old key after rotation: %d %q", code, errs)
 	}
 }
