@@ -11,6 +11,7 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"avis/internal/account"
+	"avis/internal/config"
 	"avis/internal/audit"
 )
 
@@ -200,4 +201,25 @@ func regexpFind(t *testing.T, s, re string) string {
 		t.Fatalf("%s not found in page", re)
 	}
 	return m[1]
+}
+
+// TestSecureCookiesBehindHTTPS: with an https base URL the session cookie is
+// Secure and HSTS is sent.
+func TestSecureCookiesBehindHTTPS(t *testing.T) {
+	e := newEnvWith(t, func(c *config.Config) { c.BaseURL = "https://avis.example.com" })
+	e.tenant("shop", account.RoleOwner)
+	b := e.browser()
+	r := b.login("shop-owner@example.com", testPassword)
+	found := false
+	for _, c := range r.header.Values("Set-Cookie") {
+		if strings.HasPrefix(c, "avis_session=") {
+			found = true
+			if !strings.Contains(c, "; Secure") || !strings.Contains(c, "HttpOnly") {
+				t.Fatalf("session cookie over https: %s", c)
+			}
+		}
+	}
+	if !found || r.header.Get("Strict-Transport-Security") == "" {
+		t.Fatalf("no session cookie (%v) or no HSTS", found)
+	}
 }

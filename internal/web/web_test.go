@@ -60,7 +60,10 @@ type env struct {
 
 const testPassword = "Lumière-du-matin-42"
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { return newEnvWith(t, nil) }
+
+// newEnvWith is newEnv with a change to the configuration.
+func newEnvWith(t *testing.T, change func(*config.Config)) *env {
 	t.Helper()
 	ctx := context.Background()
 	e := &env{t: t, db: dbtest.Open(t), logs: &syncBuffer{}, now: time.Now()}
@@ -75,6 +78,9 @@ func newEnv(t *testing.T) *env {
 	})
 	e.contacts = contact.NewStore(e.db, v, e.audit)
 	cfg := config.Default()
+	if change != nil {
+		change(&cfg)
+	}
 	srv, err := web.New(web.Deps{Config: cfg, Log: slog.New(slog.NewJSONHandler(e.logs, nil)), DB: e.db,
 		Accounts: e.accounts, Audit: e.audit, Contacts: e.contacts, Registry: prometheus.NewRegistry(), Version: "test"})
 	if err != nil {
