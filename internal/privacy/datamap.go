@@ -44,6 +44,8 @@ const (
 	KeepCustomer3Y     Retention = "customer-3y" // 3 years after the end of the customer relationship or last contact (CNIL)
 	KeepAudit          Retention = "audit-1y"    // 1 year, then purged in whole chain segments
 	KeepUntilErasure   Retention = "until-erasure"
+	KeepOpposition     Retention = "opposition-3y" // at least 3 years from the objection (CNIL)
+	KeepImport         Retention = "import-1y"     // import reports: 1 year
 	KeepSchemaInternal Retention = "internal"
 )
 
@@ -57,6 +59,8 @@ var Retentions = map[Retention]string{
 	KeepCustomer3Y:     "3 years from the end of the customer relationship or the last contact initiated by the person (CNIL reference period)",
 	KeepAudit:          "1 year",
 	KeepUntilErasure:   "until the person's data is erased; the key record then stays as proof of erasure",
+	KeepOpposition:     "at least 3 years from the objection, as a keyed hash only (CNIL)",
+	KeepImport:         "1 year from the import",
 	KeepSchemaInternal: "technical data with no personal content, kept while useful",
 }
 
@@ -149,6 +153,47 @@ func buildMap() []Field {
 		col{"phone_sealed", Personal, ask}, col{"phone_bidx", Pseudonymous, "finding duplicates and opt-outs without decrypting"},
 		col{"first_name_sealed", Personal, ask}, col{"last_name_sealed", Personal, ask},
 		col{"language", NotPersonal, ask}, col{"country", NotPersonal, ask}, col{"time_zone", NotPersonal, "sending at a decent local hour"},
-		col{"created_at", NotPersonal, ask}, col{"updated_at", NotPersonal, ask})...)
+		col{"created_at", NotPersonal, ask}, col{"updated_at", NotPersonal, ask},
+		col{"attributes", NotPersonal, "segmenting results (store, product, region) as the tenant declared them not personal"},
+		col{"attributes_sealed", Personal, "attributes the tenant declared personal"})...)
+	m = append(m, table("tenants", Contract, KeepWithTenant, col{"default_region", NotPersonal, "reading phone numbers written without a country code"})...)
+	m = append(m, table("contact_attributes", Contract, KeepWithTenant,
+		col{"tenant_id", NotPersonal, run}, col{"name", NotPersonal, run}, col{"label", NotPersonal, run},
+		col{"personal", NotPersonal, "deciding which attributes the vault seals"}, col{"created_at", NotPersonal, run})...)
+	const ledger = "proving the lawful basis of each contact (GDPR 5(2), 6, 30)"
+	m = append(m, table("contact_bases", LegalObligation, KeepCustomer3Y,
+		col{"tenant_id", NotPersonal, ledger}, col{"id", NotPersonal, ledger}, col{"contact_id", Pseudonymous, ledger},
+		col{"basis", NotPersonal, ledger}, col{"purpose", NotPersonal, ledger}, col{"source_kind", NotPersonal, ledger},
+		col{"source_id", NotPersonal, ledger}, col{"recorded_at", NotPersonal, ledger})...)
+	const optout = "never contacting a person who objected (GDPR 21, CNIL opposition list)"
+	m = append(m, table("suppressions", LegalObligation, KeepOpposition,
+		col{"tenant_id", NotPersonal, optout}, col{"value_bidx", Pseudonymous, optout}, col{"kind", NotPersonal, optout},
+		col{"reason", NotPersonal, optout}, col{"created_at", NotPersonal, optout})...)
+	const imp = "importing contacts and telling the tenant which rows were refused and why"
+	m = append(m, table("imports", Contract, KeepImport,
+		col{"tenant_id", NotPersonal, imp}, col{"id", NotPersonal, imp}, col{"source_kind", NotPersonal, imp},
+		col{"source_id", NotPersonal, imp}, col{"file_name", NotPersonal, imp}, col{"format", NotPersonal, imp},
+		col{"mapping", NotPersonal, imp}, col{"status", NotPersonal, imp}, col{"total_rows", NotPersonal, imp},
+		col{"created_rows", NotPersonal, imp}, col{"updated_rows", NotPersonal, imp}, col{"unchanged_rows", NotPersonal, imp},
+		col{"rejected_rows", NotPersonal, imp}, col{"error", NotPersonal, imp}, col{"actor_kind", NotPersonal, trace},
+		col{"actor_id", Pseudonymous, trace}, col{"started_at", NotPersonal, imp}, col{"finished_at", NotPersonal, imp})...)
+	m = append(m, table("import_rejects", Contract, KeepImport,
+		col{"tenant_id", NotPersonal, imp}, col{"import_id", NotPersonal, imp}, col{"row_num", NotPersonal, imp},
+		col{"column_name", NotPersonal, imp}, col{"reason", NotPersonal, imp})...)
+	m = append(m, table("import_mappings", Contract, KeepWithTenant,
+		col{"tenant_id", NotPersonal, imp}, col{"name", NotPersonal, imp}, col{"mapping", NotPersonal, imp},
+		col{"options", NotPersonal, imp}, col{"created_at", NotPersonal, imp}, col{"updated_at", NotPersonal, imp})...)
+	const journey = "knowing where a customer is in their journey, to ask at the right moment"
+	m = append(m, table("journeys", Contract, KeepWithTenant,
+		col{"tenant_id", NotPersonal, journey}, col{"id", NotPersonal, journey}, col{"name", NotPersonal, journey}, col{"created_at", NotPersonal, journey})...)
+	m = append(m, table("journey_steps", Contract, KeepWithTenant,
+		col{"tenant_id", NotPersonal, journey}, col{"id", NotPersonal, journey}, col{"journey_id", NotPersonal, journey},
+		col{"key", NotPersonal, journey}, col{"name", NotPersonal, journey}, col{"position", NotPersonal, journey}, col{"created_at", NotPersonal, journey})...)
+	m = append(m, table("touchpoints", LegitimateInterest, KeepCustomer3Y,
+		col{"tenant_id", NotPersonal, journey}, col{"id", NotPersonal, journey}, col{"contact_id", Pseudonymous, journey},
+		col{"step_id", NotPersonal, journey}, col{"occurred_at", NotPersonal, journey},
+		col{"attributes", NotPersonal, "segmenting results (non-personal event attributes only)"},
+		col{"idempotency_key", NotPersonal, "receiving each event once"}, col{"source_kind", NotPersonal, journey},
+		col{"source_id", NotPersonal, journey}, col{"created_at", NotPersonal, journey})...)
 	return m
 }
