@@ -1,0 +1,126 @@
+package vault
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"strings"
+
+	"avis/internal/db"
+)
+
+// NewSubjects makes fresh data keys for people who have none yet (new
+// contacts of an import) and stores them in q, many rows per statement. q
+// must be the caller's transaction, the same that stores the rows the keys
+// seal; the keys are not cached, so a rollback leaves nothing behind. A
+// subject that already has a key makes the call fail with db.ErrConflict.
+func (v *Vault) NewSubjects(ctx context.Context, q db.Querier, tenantID string, subjectIDs []string) ([]*SubjectKey, error) {
+	if q == nil {
+		return nil, fmt.Errorf("vault: NewSubjects needs the caller's transaction")
+	}
+	t, err := v.tenant(ctx, q, tenantID, true)
+	if err != nil {
+		return nil, err
+	}
+	keys := make([]*SubjectKey, len(subjectIDs))
+	wrapped := make([][]byte, len(subjectIDs))
+	raw := make([]byte, 32*len(subjectIDs))
+	rand.Read(raw)
+	var buf [96]byte
+	for i, id := range subjectIDs {
+		if err := validRef(tenantID, id); err != nil {
+			return nil, err
+		}
+		k := raw[32*i : 32*i+32]
+		ad := append(append(append(buf[:0], tenantID...), 0), id...)
+		wrapped[i] = seal(t.wrap, k, ad)
+		if keys[i], err = newSubjectKey(tenantID, id, k); err != nil {
+			return nil, err
+		}
+	}
+	clear(raw)
+	now := db.Now()
+	const perStatement = 500
+	for start := 0; start < len(subjectIDs); start += perStatement {
+		end := min(start+perStatement, len(subjectIDs))
+		var sb strings.Builder
+		sb.WriteString("/* vault.Vault.NewSubjects */ INSERT INTO subject_keys (tenant_id, subject_id, wrapped_key, created_at) VALUES ")
+		args := make([]any, 0, 4*(end-start))
+		for i := start; i < end; i++ {
+			if i > start {
+				sb.WriteByte(',')
+			}
+			n := len(args)
+			fmt.Fprintf(&sb, "($%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4)
+			args = append(args, tenantID, subjectIDs[i], wrapped[i], now)
+		}
+		if _, err := q.ExecContext(ctx, sb.String(), args...); err != nil {
+			return nil, fmt.Errorf("vault: create subject keys: %w", db.Translate(err))
+		}
+	}
+	return keys, nil
+}
+
+// Subjects returns the existing keys of many people in one query through q
+// (or d.R when q is nil). People without a key, or whose key was shredded,
+// are absent from the map.
+func (v *Vault) Subjects(ctx context.Context, q db.Querier, tenantID string, subjectIDs []string) (map[string]*SubjectKey, error) {
+	out := make(map[string]*SubjectKey, len(subjectIDs))
+	var missing []string
+	for _, id := range subjectIDs {
+		if k := v.cached(subjectRef{tenantID, id}); k != nil {
+			out[id] = k
+		} else {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
+	rq := q
+	if rq == nil {
+		rq = v.d.R
+	}
+	t, err := v.tenant(ctx, q, tenantID, false)
+	if err != nil {
+		return nil, err
+	}
+	const perStatement = 900
+	for start := 0; start < len(missing); start += perStatement {
+		end := min(start+perStatement, len(missing))
+		var sb strings.Builder
+		sb.WriteString("/* vault.Vault.Subjects */ SELECT subject_id, wrapped_key FROM subject_keys WHERE tenant_id = $1 AND wrapped_key IS NOT NULL AND subject_id IN (")
+		args := []any{tenantID}
+		for i := start; i < end; i++ {
+			if i > start {
+				sb.WriteByte(',')
+			}
+			args = append(args, missing[i])
+			fmt.Fprintf(&sb, "$%d", len(args))
+		}
+		sb.WriteByte(')')
+		rows, err := rq.QueryContext(ctx, sb.String(), args...)
+		if err != nil {
+			return nil, fmt.Errorf("vault: read subject keys: %w", db.Translate(err))
+		}
+		for rows.Next() {
+			var id string
+			var wrapped []byte
+			if err := rows.Scan(&id, &wrapped); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("vault: read subject keys: %w", err)
+			}
+			k, err := v.unwrapSubject(t, subjectRef{tenantID, id}, wrapped)
+			if err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[id] = k
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("vault: read subject keys: %w", err)
+		}
+	}
+	return out, nil
+}
