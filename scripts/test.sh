@@ -9,6 +9,8 @@ export PATH="$PATH:/usr/local/go/bin"
 eval "$(scripts/pg.sh start)"
 trap 'scripts/pg.sh stop "$AVIS_PG_DIR"' EXIT
 export AVIS_TEST_REQUIRE_POSTGRES=1
+eval "$(scripts/browser-deps.sh)"
+export AVIS_TEST_REQUIRE_BROWSER=1
 
 pkgs=${PKGS:-./...}
 status=0
