@@ -1,0 +1,328 @@
+package crmsync
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/pem"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pkg/sftp"
+	"golang.org/x/crypto/ssh"
+
+	"avis/internal/audit"
+	"avis/internal/db"
+	"avis/internal/db/dbtest"
+	"avis/internal/vault"
+)
+
+// testServer is a real SFTP server (pkg/sftp over x/crypto/ssh) on a
+// loopback port, serving a temporary directory, with password and public-key
+// logins.
+type testServer struct {
+	Host string
+	Port int
+	// Dir is the served directory; relative paths are resolved in it.
+	Dir      string
+	HostKey  ssh.Signer
+	User     string
+	Password string
+	// ClientKeyPEM is the private key of the one authorised public key.
+	ClientKeyPEM string
+
+	// authAttempts counts every authentication attempt, "none" included.
+	authAttempts atomic.Int64
+
+	ln    net.Listener
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
+}
+
+func newSigner(t testing.TB) (ssh.Signer, string) {
+	t.Helper()
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := ssh.NewSignerFromKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, err := ssh.MarshalPrivateKey(priv, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signer, string(pem.EncodeToMemory(block))
+}
+
+func startServer(t testing.TB) *testServer {
+	t.Helper()
+	hostKey, _ := newSigner(t)
+	clientKey, clientPEM := newSigner(t)
+	s := &testServer{
+		Dir: t.TempDir(), HostKey: hostKey, User: "crm", Password: "s3cret-Passw0rd!",
+		ClientKeyPEM: clientPEM, conns: map[net.Conn]struct{}{},
+	}
+	authorised := clientKey.PublicKey().Marshal()
+	cfg := &ssh.ServerConfig{
+		PasswordCallback: func(c ssh.ConnMetadata, pw []byte) (*ssh.Permissions, error) {
+			if c.User() == s.User && string(pw) == s.Password {
+				return nil, nil
+			}
+			return nil, errors.New("wrong password")
+		},
+		PublicKeyCallback: func(c ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
+			if c.User() == s.User && bytes.Equal(key.Marshal(), authorised) {
+				return nil, nil
+			}
+			return nil, errors.New("unknown key")
+		},
+		AuthLogCallback: func(ssh.ConnMetadata, string, error) { s.authAttempts.Add(1) },
+	}
+	cfg.AddHostKey(hostKey)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.ln = ln
+	addr := ln.Addr().(*net.TCPAddr)
+	s.Host, s.Port = "127.0.0.1", addr.Port
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s.mu.Lock()
+			s.conns[c] = struct{}{}
+			s.mu.Unlock()
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				s.serve(c, cfg)
+				s.mu.Lock()
+				delete(s.conns, c)
+				s.mu.Unlock()
+			}()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		s.mu.Lock()
+		for c := range s.conns {
+			c.Close()
+		}
+		s.mu.Unlock()
+		s.wg.Wait()
+	})
+	return s
+}
+
+func (s *testServer) serve(c net.Conn, cfg *ssh.ServerConfig) {
+	defer c.Close()
+	sconn, chans, reqs, err := ssh.NewServerConn(c, cfg)
+	if err != nil {
+		return
+	}
+	defer sconn.Close()
+	go ssh.DiscardRequests(reqs)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for nc := range chans {
+		if nc.ChannelType() != "session" {
+			nc.Reject(ssh.UnknownChannelType, "only sessions")
+			continue
+		}
+		ch, creqs, err := nc.Accept()
+		if err != nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for req := range creqs {
+				ok := req.Type == "subsystem" && len(req.Payload) > 4 && string(req.Payload[4:]) == "sftp"
+				req.Reply(ok, nil)
+				if !ok {
+					continue
+				}
+				srv, err := sftp.NewServer(ch, sftp.WithServerWorkingDirectory(s.Dir))
+				if err != nil {
+					ch.Close()
+					continue
+				}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_ = srv.Serve()
+					srv.Close()
+				}()
+			}
+		}()
+	}
+}
+
+// fingerprint is the SHA256 fingerprint of the server's host key.
+func (s *testServer) fingerprint() string { return ssh.FingerprintSHA256(s.HostKey.PublicKey()) }
+
+// put writes a file in the served directory, with the given age.
+func (s *testServer) put(t testing.TB, rel, content string, age time.Duration) {
+	t.Helper()
+	p := filepath.Join(s.Dir, filepath.FromSlash(rel))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now().Add(-age)
+	if err := os.Chtimes(p, at, at); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// read returns the content of a file in the served directory, or "<none>".
+func (s *testServer) read(t testing.TB, rel string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(s.Dir, filepath.FromSlash(rel)))
+	if errors.Is(err, os.ErrNotExist) {
+		return "<none>"
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// ls lists the names in a folder of the served directory.
+func (s *testServer) ls(t testing.TB, rel string) []string {
+	t.Helper()
+	es, err := os.ReadDir(filepath.Join(s.Dir, filepath.FromSlash(rel)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range es {
+		out = append(out, e.Name())
+	}
+	return out
+}
+
+// input returns a SourceInput for the server with password login.
+func (s *testServer) input(folder string) SourceInput {
+	return SourceInput{
+		Name: "CRM drop", Host: s.Host, Port: s.Port, Username: s.User,
+		AuthKind: AuthPassword, Secret: s.Password, HostKeyFingerprint: s.fingerprint(),
+		Folder: folder, Enabled: true,
+	}
+}
+
+// recImporter is an Importer that reads the whole file, remembers it and
+// returns what decide says.
+type recImporter struct {
+	mu     sync.Mutex
+	calls  []importCall
+	decide func(name string, content []byte) (ImportResult, error)
+}
+
+type importCall struct {
+	TenantID, Source, Name, Content string
+}
+
+func (r *recImporter) ImportFile(ctx context.Context, tenantID, source, fileName string, rd io.Reader) (ImportResult, error) {
+	b, err := io.ReadAll(rd)
+	if err != nil {
+		return ImportResult{}, err
+	}
+	r.mu.Lock()
+	r.calls = append(r.calls, importCall{tenantID, source, fileName, string(b)})
+	n := len(r.calls)
+	r.mu.Unlock()
+	if r.decide != nil {
+		return r.decide(fileName, b)
+	}
+	return ImportResult{ImportID: db.NewID(), OK: true, ReportCSV: []byte("row,column,reason\n# " + string(rune('0'+n%10)) + "\n")}, nil
+}
+
+func (r *recImporter) names() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, c := range r.calls {
+		out = append(out, c.Name)
+	}
+	return out
+}
+
+// env is a store on a fresh database with two tenants.
+type env struct {
+	d        *db.DB
+	v        *vault.Vault
+	a        *audit.Log
+	s        *Store
+	tenant   string
+	other    string
+	admin    audit.Actor
+	masterKy []byte
+}
+
+func newEnv(t testing.TB) *env {
+	t.Helper()
+	ctx := context.Background()
+	d := dbtest.Open(t)
+	key := make([]byte, 32)
+	rand.Read(key)
+	v, err := vault.New(ctx, d, key)
+	if err != nil {
+		t.Fatalf("vault.New: %v", err)
+	}
+	a := audit.New(d)
+	e := &env{d: d, v: v, a: a, s: NewStore(d, v, a), tenant: db.NewID(), other: db.NewID(),
+		admin: audit.Actor{Kind: audit.ActorUser, ID: db.NewID()}, masterKy: key}
+	e.s.settle = 0
+	e.s.dialTimeout = 5 * time.Second
+	for i, id := range []string{e.tenant, e.other} {
+		_, err := d.W.ExecContext(ctx, `INSERT INTO tenants (id, slug, name, created_at) VALUES ($1, $2, $3, $4)`,
+			id, "t"+string(rune('a'+i)), "Tenant", db.Now())
+		if err != nil {
+			t.Fatalf("insert tenant: %v", err)
+		}
+	}
+	return e
+}
+
+func (e *env) create(t testing.TB, in SourceInput) Source {
+	t.Helper()
+	src, err := e.s.Create(context.Background(), e.admin, e.tenant, in)
+	if err != nil {
+		t.Fatalf("Create: %v", err)
+	}
+	return src
+}
+
+// imports returns the outcome detail of each "sftp.import" audit entry of
+// the tenant, oldest first.
+func (e *env) imports(t testing.TB) []map[string]string {
+	t.Helper()
+	recs, err := e.a.List(context.Background(), e.tenant, audit.Filter{Action: "sftp.import"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []map[string]string
+	for i := len(recs) - 1; i >= 0; i-- {
+		out = append(out, recs[i].Detail)
+	}
+	return out
+}
