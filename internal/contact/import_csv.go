@@ -373,15 +373,16 @@ func (p *csvParser) next() (csvRecord, error) {
 	var r csvRecord
 	p.rec, p.ends = p.rec[:0], p.ends[:0]
 	state, start, quoted, any := csvFieldStart, 0, false, false
-	size := 0
+	raw := 0 // the record's bytes in the file, delimiters and quotes included
 	add := func(b []byte) {
-		size += len(b)
 		if r.tooLong {
 			return
 		}
-		if size > p.max {
-			r.tooLong = true
-			return
+		if need := len(p.rec) + len(b); need > cap(p.rec) {
+			// Double (append grows large slices by only 1.25x), up to max.
+			grown := make([]byte, len(p.rec), min(max(2*cap(p.rec), need, 512), max(p.max, need)))
+			copy(grown, p.rec)
+			p.rec = grown
 		}
 		p.rec = append(p.rec, b...)
 	}
@@ -416,6 +417,11 @@ func (p *csvParser) next() (csvRecord, error) {
 			any = true
 			if !r.nul && bytes.IndexByte(chunk, 0) >= 0 {
 				r.nul = true
+			}
+			// A chunk never spans two records: records end at a '\n'.
+			if raw += len(chunk); raw > p.max+2 && !r.tooLong { // +2: the line ending
+				r.tooLong = true
+				p.rec, p.ends = p.rec[:0], p.ends[:0]
 			}
 		}
 		for i := 0; i < len(chunk); i++ {
