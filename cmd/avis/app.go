@@ -17,6 +17,7 @@ import (
 	"avis/internal/config"
 	"avis/internal/contact"
 	"avis/internal/db"
+	"avis/internal/journey"
 	"avis/internal/vault"
 )
 
@@ -29,6 +30,7 @@ type app struct {
 	audit    *audit.Log
 	accounts *account.Store
 	contacts *contact.Store
+	journeys *journey.Store
 	// keyCreated is true when this start created the master key.
 	keyCreated bool
 	keyPath    string
@@ -41,7 +43,8 @@ func (a *app) Close() {
 }
 
 // loadConfig parses a command's flags over the environment.
-func loadConfig(e env, name string, args []string, extra func(*flag.FlagSet)) (config.Config, *flag.FlagSet, error) {
+// allowArgs lets positional arguments through (avis import contacts FILE).
+func loadConfig(e env, name string, args []string, extra func(*flag.FlagSet), allowArgs ...bool) (config.Config, *flag.FlagSet, error) {
 	fs := flag.NewFlagSet("avis "+name, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	if extra != nil {
@@ -54,7 +57,7 @@ func loadConfig(e env, name string, args []string, extra func(*flag.FlagSet)) (c
 		}
 		return c, fs, fmt.Errorf("configuration: %w", err)
 	}
-	if fs.NArg() > 0 {
+	if fs.NArg() > 0 && len(allowArgs) == 0 {
 		return c, fs, usageError{fmt.Sprintf("unexpected argument %q (flags go before nothing else; see avis help)", fs.Arg(0))}
 	}
 	return c, fs, nil
@@ -110,6 +113,7 @@ func open(ctx context.Context, e env, c config.Config) (*app, error) {
 	a.audit = audit.New(d)
 	a.accounts = account.NewStore(d, a.vault, a.audit, account.Options{SessionTTL: c.SessionTTL, MaxFailures: c.LoginMaxFails})
 	a.contacts = contact.NewStore(d, a.vault, a.audit)
+	a.journeys = journey.NewStore(d, a.audit)
 	if created {
 		a.log.Warn("A NEW MASTER KEY WAS CREATED. Back it up now, apart from the database: without it no personal data can ever be read again.", "file", a.keyPath)
 		fmt.Fprintf(e.stderr, "\n*** avis created a new master key in %s\n*** BACK IT UP NOW, somewhere other than the database backups.\n*** Without it, the personal data in this database can never be read again.\n\n", a.keyPath)

@@ -30,6 +30,9 @@ Commands:
               (the password is read from standard input or asked for; never from a flag)
   apikey      apikey create --tenant SLUG --name NAME --scopes contacts:read,events:write
               (prints the key once)
+  import      import contacts FILE --tenant SLUG [--mapping NAME | --map COLUMN=FIELD ...]
+              [--region FR] [--dry-run] [--all-or-nothing] [--save-mapping NAME] [--report FILE]
+              CSV (UTF-8, Windows-1252, ISO-8859-15), XLSX or JSON Lines; streamed
   audit       audit verify: walk every audit chain and name any broken entry
   key         key rotate --new FILE: re-wrap every tenant key with a new master key
   version     print the version
@@ -76,6 +79,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = auditCmd(ctx, e, rest)
 	case "key":
 		err = keyCmd(ctx, e, rest)
+	case "import":
+		err = importCmd(ctx, e, rest)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "avis", versionString())
 	case "help", "-h", "--help":

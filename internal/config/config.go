@@ -39,6 +39,7 @@ type Config struct {
 	LoginMaxFails   int           `env:"AVIS_LOGIN_MAX_FAILURES" doc:"Failed logins allowed per account within 15 minutes before it is locked for 15 minutes (per address: four times as many)."`
 	JobWorkers      int           `env:"AVIS_JOB_WORKERS" doc:"Jobs worked at once by a worker process."`
 	ShutdownTimeout time.Duration `env:"AVIS_SHUTDOWN_TIMEOUT" doc:"On SIGTERM, how long running requests and jobs may finish before they are cancelled."`
+	MaxUploadBytes  int64         `env:"AVIS_MAX_UPLOAD_BYTES" doc:"Largest contact file (upload or API JSON Lines stream) accepted, in bytes."`
 	TrustedProxies  string        `env:"AVIS_TRUSTED_PROXIES" doc:"Comma-separated proxy addresses (CIDR) whose X-Forwarded-For is believed."`
 	ConfigFile      string        `env:"AVIS_CONFIG_FILE" flag:"config" doc:"A file of AVIS_NAME=value lines read before the environment."`
 }
@@ -57,6 +58,7 @@ func Default() Config {
 		LoginMaxFails:   5,
 		JobWorkers:      10,
 		ShutdownTimeout: 30 * time.Second,
+		MaxUploadBytes:  512 << 20,
 	}
 }
 
@@ -168,6 +170,9 @@ func (c Config) Validate() error {
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		errs = append(errs, errors.New("AVIS_TLS_CERT_FILE and AVIS_TLS_KEY_FILE go together: set both or neither"))
 	}
+	if c.MaxUploadBytes < 1<<20 {
+		errs = append(errs, errors.New("AVIS_MAX_UPLOAD_BYTES must be at least 1048576 (1 MiB)"))
+	}
 	if c.DBMaxConns < 1 || c.JobWorkers < 1 || c.LoginMaxFails < 1 {
 		errs = append(errs, errors.New("AVIS_DATABASE_MAX_CONNS, AVIS_JOB_WORKERS and AVIS_LOGIN_MAX_FAILURES must be at least 1"))
 	}
@@ -220,7 +225,15 @@ func setValue(v reflect.Value, raw string) error {
 			return fmt.Errorf("%q is not a whole number", raw)
 		}
 		v.SetInt(int64(n))
-	case reflect.Int64: // time.Duration
+	case reflect.Int64:
+		if v.Type() != reflect.TypeOf(time.Duration(0)) {
+			n, err := strconv.ParseInt(raw, 10, 64)
+			if err != nil || n < 0 {
+				return fmt.Errorf("%q is not a whole number of bytes", raw)
+			}
+			v.SetInt(n)
+			return nil
+		}
 		d, err := time.ParseDuration(raw)
 		if err != nil {
 			return fmt.Errorf("%q is not a duration such as 30s or 12h", raw)

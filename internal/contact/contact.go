@@ -329,3 +329,17 @@ func (s *Store) Count(ctx context.Context, tenantID string) (int, error) {
 	}
 	return n, nil
 }
+
+// Exists reports whether the tenant has a contact with this id (without
+// decrypting it): db.ErrNotFound otherwise.
+func (s *Store) Exists(ctx context.Context, tenantID, id string) (bool, error) {
+	var n int
+	err := s.db.R.QueryRowContext(ctx, `/* contact.Store.Exists */ SELECT count(*) FROM contacts WHERE tenant_id = $1 AND id = $2`, tenantID, id).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("contact: %w", err)
+	}
+	if n == 0 {
+		return false, db.ErrNotFound
+	}
+	return true, nil
+}

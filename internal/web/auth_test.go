@@ -11,8 +11,8 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"avis/internal/account"
-	"avis/internal/config"
 	"avis/internal/audit"
+	"avis/internal/config"
 )
 
 func TestLoginLogout(t *testing.T) {

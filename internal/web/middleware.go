@@ -83,11 +83,15 @@ func (s *Server) secure(next http.Handler) http.Handler {
 		if s.Config.SecureCookies() {
 			h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 		}
-		if r.ContentLength > maxFormBytes {
+		limit := int64(maxFormBytes)
+		if r.Method == http.MethodPost && (r.URL.Path == "/api/v1/contacts" || r.URL.Path == "/imports/upload") {
+			limit = s.Config.MaxUploadBytes
+		}
+		if r.ContentLength > limit {
 			s.fail(w, r, errTooLarge)
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		next.ServeHTTP(w, r)
 	})
 }

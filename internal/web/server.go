@@ -20,6 +20,7 @@ import (
 	"avis/internal/contact"
 	"avis/internal/db"
 	"avis/internal/i18n"
+	"avis/internal/journey"
 )
 
 //go:embed templates/*.html
@@ -36,6 +37,7 @@ type Deps struct {
 	Accounts *account.Store
 	Audit    *audit.Log
 	Contacts *contact.Store
+	Journeys *journey.Store
 	// Registry collects the metrics that /metrics shows.
 	Registry *prometheus.Registry
 	Version  string
@@ -151,6 +153,8 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /api/v1/me", s.api(s.apiMe, ""))
 	mux.Handle("GET /api/v1/contacts", s.api(s.apiContacts, "contacts:read"))
 	mux.Handle("GET /api/v1/contacts/{id}", s.api(s.apiContact, "contacts:read"))
+	mux.Handle("POST /api/v1/contacts", s.api(s.apiContactsCreate, "contacts:write"))
+	mux.Handle("POST /api/v1/events", s.api(s.apiEventsCreate, "events:write"))
 	mux.Handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { problem(w, errNotFound) }))
 
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { s.fail(w, r, errNotFound) })

@@ -23,6 +23,7 @@ import (
 	"avis/internal/contact"
 	"avis/internal/db"
 	"avis/internal/db/dbtest"
+	"avis/internal/journey"
 	"avis/internal/vault"
 	"avis/internal/web"
 )
@@ -51,6 +52,7 @@ type env struct {
 	db       *db.DB
 	accounts *account.Store
 	contacts *contact.Store
+	journeys *journey.Store
 	audit    *audit.Log
 	srv      *httptest.Server
 	logs     *syncBuffer
@@ -77,12 +79,13 @@ func newEnvWith(t *testing.T, change func(*config.Config)) *env {
 		Now: func() time.Time { e.clockMu.Lock(); defer e.clockMu.Unlock(); return e.now },
 	})
 	e.contacts = contact.NewStore(e.db, v, e.audit)
+	e.journeys = journey.NewStore(e.db, e.audit)
 	cfg := config.Default()
 	if change != nil {
 		change(&cfg)
 	}
 	srv, err := web.New(web.Deps{Config: cfg, Log: slog.New(slog.NewJSONHandler(e.logs, nil)), DB: e.db,
-		Accounts: e.accounts, Audit: e.audit, Contacts: e.contacts, Registry: prometheus.NewRegistry(), Version: "test"})
+		Accounts: e.accounts, Audit: e.audit, Contacts: e.contacts, Journeys: e.journeys, Registry: prometheus.NewRegistry(), Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
