@@ -19,8 +19,10 @@ import (
 )
 
 func TestFetchHappyPath(t *testing.T) {
+	t.Parallel()
 	for _, auth := range []string{AuthPassword, AuthKey} {
 		t.Run(auth, func(t *testing.T) {
+			t.Parallel()
 			e := newEnv(t)
 			srv := startServer(t)
 			ctx := t.Context()
@@ -134,6 +136,7 @@ func mapsEqual(a, b map[string]string) bool {
 }
 
 func TestFetchRefusals(t *testing.T) {
+	t.Parallel()
 	other, _ := newSigner(t)
 	closed, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -190,6 +193,7 @@ func TestFetchRefusals(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			e := newEnv(t)
 			srv := startServer(t)
 			srv.put(t, "drop/a.csv", "email\na@example.com\n", time.Hour)
@@ -233,6 +237,7 @@ func TestFetchRefusals(t *testing.T) {
 }
 
 func TestFetchImporterErrorLeavesFile(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	srv := startServer(t)
 	ctx := t.Context()
@@ -274,6 +279,7 @@ func TestFetchImporterErrorLeavesFile(t *testing.T) {
 }
 
 func TestFetchLeavesFilesBeingWritten(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.s.settle = 300 * time.Millisecond
 	srv := startServer(t)
@@ -314,6 +320,7 @@ func TestFetchLeavesFilesBeingWritten(t *testing.T) {
 }
 
 func TestFetchLimitPerRun(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	srv := startServer(t)
 	for i := range MaxFilesPerRun + 5 {
@@ -338,6 +345,7 @@ func TestFetchLimitPerRun(t *testing.T) {
 }
 
 func TestFetchCancelClosesConnection(t *testing.T) {
+	t.Parallel()
 	// A server that accepts TCP connections and never says a word.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -388,6 +396,7 @@ func TestFetchCancelClosesConnection(t *testing.T) {
 }
 
 func TestHostKeyFingerprint(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t)
 	got, err := HostKeyFingerprint(t.Context(), srv.Host, srv.Port)
 	if err != nil {

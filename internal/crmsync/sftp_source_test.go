@@ -27,6 +27,7 @@ func validInput() SourceInput {
 }
 
 func TestCreateValidates(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	_, pemKey := newSigner(t)
 	_, priv, _ := ed25519.GenerateKey(rand.Reader)
@@ -76,6 +77,7 @@ func TestCreateValidates(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			in := validInput()
 			in.Name = tt.name
 			tt.change(&in)
@@ -97,6 +99,7 @@ func TestCreateValidates(t *testing.T) {
 }
 
 func TestCreateDefaults(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	in := validInput()
 	in.Port, in.Folder, in.Pattern, in.Interval = 0, "", "", 0
@@ -119,6 +122,7 @@ func TestCreateDefaults(t *testing.T) {
 }
 
 func TestTenantIsolation(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := t.Context()
 	src := e.create(t, validInput())
@@ -151,6 +155,7 @@ func TestTenantIsolation(t *testing.T) {
 }
 
 func TestUpdateKeepsOrReplacesSecret(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := t.Context()
 	src := e.create(t, validInput())
@@ -196,6 +201,7 @@ func TestUpdateKeepsOrReplacesSecret(t *testing.T) {
 }
 
 func TestSecretStoredSealed(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := t.Context()
 	_, keyPEM := newSigner(t)
@@ -249,6 +255,7 @@ func TestSecretStoredSealed(t *testing.T) {
 }
 
 func TestDue(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := t.Context()
 	base := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -325,6 +332,7 @@ func sameIDs(got []Source, want []string) bool {
 }
 
 func TestParseFingerprint(t *testing.T) {
+	t.Parallel()
 	const fp = "SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8"
 	tests := []struct {
 		in, want, err string
@@ -344,6 +352,7 @@ func TestParseFingerprint(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
+			t.Parallel()
 			got, err := ParseFingerprint(tt.in)
 			if tt.err == "" {
 				if err != nil || got != tt.want {
