@@ -56,7 +56,7 @@ type csvSource struct {
 	checkU8 bool // rows must be valid UTF-8 (no decoder in between)
 	num     int  // records read so far, the header included
 	pending *Row // the first data row, read ahead by OpenSource
-	closer  io.Closer
+	closed  bool
 }
 
 func openCSV(br *bufio.Reader, head []byte, name string, o FileOptions, detected []string) (Source, error) {
@@ -286,14 +286,15 @@ func (s *csvSource) DetectedDelimiter() rune { return s.info.Delimiter }
 
 // Close implements Source.
 func (s *csvSource) Close() error {
-	if s.closer != nil {
-		return s.closer.Close()
-	}
+	s.closed, s.pending = true, nil
 	return nil
 }
 
 // Next implements Source.
 func (s *csvSource) Next() (Row, error) {
+	if s.closed {
+		return Row{}, ErrSourceClosed
+	}
 	if s.pending != nil {
 		r := *s.pending
 		s.pending = nil
@@ -378,13 +379,7 @@ func (p *csvParser) next() (csvRecord, error) {
 		if r.tooLong {
 			return
 		}
-		if need := len(p.rec) + len(b); need > cap(p.rec) {
-			// Double (append grows large slices by only 1.25x), up to max.
-			grown := make([]byte, len(p.rec), min(max(2*cap(p.rec), need, 512), max(p.max, need)))
-			copy(grown, p.rec)
-			p.rec = grown
-		}
-		p.rec = append(p.rec, b...)
+		p.rec = appendBounded(p.rec, b, p.max)
 	}
 	end := func() {
 		r.nfields++

@@ -32,6 +32,7 @@ type jsonlSource struct {
 	ignored map[string]bool
 	num     int
 	pending *Row
+	closed  bool
 }
 
 func openJSONL(br *bufio.Reader, name string, o FileOptions, detected []string) (Source, error) {
@@ -97,10 +98,16 @@ func (s *jsonlSource) Info() SourceInfo {
 }
 
 // Close implements Source.
-func (s *jsonlSource) Close() error { return nil }
+func (s *jsonlSource) Close() error {
+	s.closed, s.pending = true, nil
+	return nil
+}
 
 // Next implements Source.
 func (s *jsonlSource) Next() (Row, error) {
+	if s.closed {
+		return Row{}, ErrSourceClosed
+	}
 	if s.pending != nil {
 		r := *s.pending
 		s.pending = nil

@@ -109,6 +109,8 @@ var (
 	ErrUnknownFormat = errors.New("unknown file format")
 	ErrBadHeader     = errors.New("the header row cannot be used")
 	ErrBadOptions    = errors.New("invalid import options")
+	// ErrSourceClosed is what Next returns after Close.
+	ErrSourceClosed = errors.New("import source read after Close")
 )
 
 // FileError is an error about a whole import file: Msg is for the user, Kind
@@ -299,7 +301,7 @@ func (l *lineReader) next() (line []byte, tooLong bool, err error) {
 				tooLong = true
 				l.buf = l.buf[:0]
 			} else {
-				l.buf = append(l.buf, chunk...)
+				l.buf = appendBounded(l.buf, chunk, l.max+2)
 			}
 		}
 		switch {
@@ -374,4 +376,16 @@ func lastNonBlank(f []string) int {
 		}
 	}
 	return -1
+}
+
+// appendBounded appends b to buf, doubling the capacity when it must grow
+// (append grows large slices by only 1.25x, which allocates several times a
+// buffer's final size) but never beyond limit unless the data needs it.
+func appendBounded(buf, b []byte, limit int) []byte {
+	if need := len(buf) + len(b); need > cap(buf) {
+		grown := make([]byte, len(buf), min(max(2*cap(buf), need, 512), max(limit, need)))
+		copy(grown, buf)
+		buf = grown
+	}
+	return append(buf, b...)
 }

@@ -419,6 +419,22 @@ func TestOpenSourceDetection(t *testing.T) {
 	}
 }
 
+func TestNextAfterClose(t *testing.T) {
+	t.Parallel()
+	for _, data := range []string{"a,b\n1,2\n", `{"a":1}` + "\n"} {
+		src, err := OpenSource(strings.NewReader(data), "", FileOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := src.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := src.Next(); !errors.Is(err, ErrSourceClosed) {
+			t.Errorf("%s: Next after Close = %v", SourceInfoOf(src).Format, err)
+		}
+	}
+}
+
 func TestSourceInfoOfForeignSource(t *testing.T) {
 	if got := SourceInfoOf(nil); got.Format != "" {
 		t.Errorf("SourceInfoOf(nil) = %+v", got)

@@ -129,6 +129,9 @@ func openXLSX(r io.Reader, name string, o FileOptions, detected []string) (src S
 
 // nextCells returns the cells of the next sheet row, counting it.
 func (s *xlsxSource) nextCells() ([]string, error) {
+	if s.rows == nil {
+		return nil, ErrSourceClosed
+	}
 	if !s.rows.Next() {
 		if err := s.rows.Error(); err != nil {
 			return nil, err
