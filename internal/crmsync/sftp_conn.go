@@ -54,6 +54,16 @@ func ParseFingerprint(s string) (string, error) {
 	return "SHA256:" + base64.RawStdEncoding.EncodeToString(raw), nil
 }
 
+// hostKeyError says the server showed another host key than the one
+// configured. It matches ErrHostKeyMismatch.
+type hostKeyError struct{ got, want string }
+
+func (e *hostKeyError) Error() string {
+	return fmt.Sprintf("the SFTP server's host key is %s, not the %s you configured: check with the server's administrator", e.got, e.want)
+}
+
+func (e *hostKeyError) Is(target error) bool { return target == ErrHostKeyMismatch }
+
 // checkHostKey returns a HostKeyCallback that accepts only the key whose
 // SHA256 fingerprint is want (canonical form), compared in constant time.
 func checkHostKey(want string) ssh.HostKeyCallback {
@@ -62,7 +72,7 @@ func checkHostKey(want string) ssh.HostKeyCallback {
 		if subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1 {
 			return nil
 		}
-		return fmt.Errorf("%w: the SFTP server's host key is %s, not the %s you configured: check with the server's administrator", ErrHostKeyMismatch, got, want)
+		return &hostKeyError{got: got, want: want}
 	}
 }
 
@@ -85,8 +95,11 @@ func dial(ctx context.Context, addr string, cfg *ssh.ClientConfig, timeout time.
 	if err != nil {
 		stop()
 		conn.Close()
+		var hk *hostKeyError
 		switch {
-		case errors.Is(err, ErrHostKeyMismatch), errors.Is(err, errStopHandshake):
+		case errors.As(err, &hk):
+			return nil, nil, hk
+		case errors.Is(err, errStopHandshake):
 			return nil, nil, err
 		case ctx.Err() != nil:
 			return nil, nil, fmt.Errorf("connect to %s: %w", addr, ctx.Err())

@@ -109,12 +109,10 @@ func (s *Store) fetch(ctx context.Context, src Source, imp Importer) (res FetchR
 		WHERE tenant_id = $1 AND id = $2`, src.TenantID, src.ID, db.Stamp(s.now())); err != nil {
 		return FetchResult{}, fmt.Errorf("fetch SFTP source: record the run: %w", db.Translate(err))
 	}
-	defer func() {
-		if rerr := s.recordOutcome(ctx, src, err); rerr != nil {
-			err = errors.Join(err, rerr)
-		}
-	}()
 	res, err = s.run(ctx, src, imp)
+	if rerr := s.recordOutcome(ctx, src, err); rerr != nil {
+		err = errors.Join(err, rerr)
+	}
 	if err != nil {
 		return res, fmt.Errorf("fetch SFTP source %s: %w", src.ID, err)
 	}
@@ -356,6 +354,9 @@ func (s *Store) processFile(ctx context.Context, sc *sftp.Client, src Source, na
 	f.Close()
 	if err != nil {
 		return "", &importError{fmt.Errorf("importing %s failed, so it stays in the folder for the next run: %w", p, err)}
+	}
+	if err := ctx.Err(); err != nil {
+		return "", fmt.Errorf("%s was imported but the run stopped before moving it; it will be imported again next run: %w", p, err)
 	}
 	sub := DoneFolder
 	if !result.OK {

@@ -422,3 +422,62 @@ func TestHostKeyFingerprint(t *testing.T) {
 		t.Error("HostKeyFingerprint accepted port 0")
 	}
 }
+
+// TestFetchCrashBeforeMove: a run that stops after the engine imported a
+// file but before the file was moved leaves it in the folder; the next run
+// imports it again and moves it, replacing a report left half-way.
+func TestFetchCrashBeforeMove(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	srv := startServer(t)
+	srv.put(t, "drop/a.csv", "email\na@example.com\n", time.Hour)
+	src := e.create(t, srv.input("drop"))
+
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	firstID := db.NewID()
+	dying := &recImporter{decide: func(string, []byte) (ImportResult, error) {
+		cancel() // the process dies right after the import
+		return ImportResult{ImportID: firstID, OK: true, ReportCSV: []byte("first")}, nil
+	}}
+	if _, err := e.s.Fetch(ctx, e.tenant, src.ID, dying); err == nil {
+		t.Fatal("Fetch succeeded although its context ended before the move")
+	}
+	if srv.read(t, "drop/a.csv") == "<none>" {
+		t.Fatal("a.csv left the folder although the run stopped before moving it")
+	}
+	if a := e.imports(t); len(a) != 1 || a[0]["import_id"] != firstID || a[0]["outcome"] == "done" {
+		t.Errorf("audit = %v, want the interrupted import", a)
+	}
+	// A report written just before a crash.
+	srv.put(t, "drop/done/a.csv.report.csv", "stale", 0)
+
+	imp := &recImporter{}
+	res, err := e.s.Fetch(t.Context(), e.tenant, src.ID, imp)
+	if err != nil || res != (FetchResult{Imported: 1}) {
+		t.Fatalf("next Fetch = %+v, %v", res, err)
+	}
+	if srv.read(t, "drop/done/a.csv") != "email\na@example.com\n" || srv.read(t, "drop/done/a.csv.report.csv") == "stale" {
+		t.Errorf("done/ = %v: want a.csv under its own name with a fresh report", srv.ls(t, "drop/done"))
+	}
+}
+
+// TestFetchAuditWithholdsPhoneLikeNames: a file name the audit log takes for
+// personal data is imported all the same; the audit keeps the import id and
+// withholds the name.
+func TestFetchAuditWithholdsPhoneLikeNames(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	srv := startServer(t)
+	name := "rappel 06 12 34 56 78.csv"
+	srv.put(t, "drop/"+name, "email\na@example.com\n", time.Hour)
+	src := e.create(t, srv.input("drop"))
+	res, err := e.s.Fetch(t.Context(), e.tenant, src.ID, &recImporter{})
+	if err != nil || res != (FetchResult{Imported: 1}) {
+		t.Fatalf("Fetch = %+v, %v", res, err)
+	}
+	a := e.imports(t)
+	if len(a) != 1 || a[0]["outcome"] != "done" || !db.ValidID(a[0]["import_id"]) || strings.Contains(a[0]["file"], "12 34") {
+		t.Errorf("audit = %v, want the outcome and import id without the name", a)
+	}
+}
