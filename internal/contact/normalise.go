@@ -62,12 +62,11 @@ func NormalisePhone(raw, defaultRegion string) (string, error) {
 		return "", nil
 	}
 	region := strings.ToUpper(strings.TrimSpace(defaultRegion))
-	bad := func() error {
-		if region == "" || strings.HasPrefix(s, "+") || strings.HasPrefix(s, "00") {
-			return &normError{ErrInvalidPhone, "not a valid phone number"}
-		}
-		return &normError{ErrInvalidPhone, "not a valid phone number for " + region}
+	msg := "not a valid phone number"
+	if region != "" && !strings.HasPrefix(s, "+") && !strings.HasPrefix(s, "00") {
+		msg += " for " + region
 	}
+	bad := func() error { return &normError{ErrInvalidPhone, msg} }
 	if len(s) > 64 {
 		return "", bad()
 	}
