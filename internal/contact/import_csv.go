@@ -175,6 +175,9 @@ func openCSV(br *bufio.Reader, head []byte, name string, o FileOptions, detected
 		if rec.tooLong {
 			return nil, fileErr(ErrBadHeader, "the first row of %s is longer than %s: is it really a CSV file?", dn, byteSize(o.MaxRowBytes))
 		}
+		if rec.tooMany {
+			return nil, fileErr(ErrBadHeader, "the first row of %s has more than %d columns: is it really a CSV file?", dn, csvMaxFields)
+		}
 		if rec.unclosed {
 			return nil, fileErr(ErrBadHeader, "a quote in the first row of %s is never closed: check the file's delimiter and quotes", dn)
 		}
@@ -334,7 +337,7 @@ func (s *csvSource) read() (Row, error) {
 		fields := rec.strings(s.p)
 		if len(fields) < n {
 			row.Fields = make([]string, n)
-			row.Problem = fmt.Sprintf("the row has %d fields, the header %d", len(fields), n)
+			row.Problem = fieldCountProblem(len(fields), n)
 			return row, nil
 		}
 		row.Fields, row.Problem = alignFields(fields, n)

@@ -166,6 +166,7 @@ func TestCSVRecords(t *testing.T) {
 		{"unclosed quote", "a,b\n1,2\n3,\"4\n5,6\n", "a|b", []string{"2:1|2", `3!a quoted field is never closed (a " is missing): the rest of the file was read as this one row`}},
 		{"NUL in a row after the sample", "a,b\n" + strings.Repeat("1,2\n", 20000) + "3,\x00\n5,6\n", "a|b",
 			append(repeatRows(20000), "20002!the row holds binary data (a NUL byte)", "20003:5|6")},
+		{"one field", "a,b\nx\n", "a|b", []string{"2!the row has 1 field, the header 2"}},
 		{"CR inside unquoted field", "a,b\n1\r2,3\n", "a|b", []string{"2:1\r2|3"}},
 	}
 	for _, tt := range tests {

@@ -360,13 +360,22 @@ func alignFields(fields []string, n int) ([]string, string) {
 	}
 	if len(fields) > n {
 		if !blankFields(fields[n:]) {
-			return make([]string, n), fmt.Sprintf("the row has %d fields, the header %d", lastNonBlank(fields)+1, n)
+			return make([]string, n), fieldCountProblem(lastNonBlank(fields)+1, n)
 		}
 		return fields[:n], ""
 	}
 	out := make([]string, n)
 	copy(out, fields)
 	return out, ""
+}
+
+// fieldCountProblem is the Problem of a row whose field count is not the
+// header's.
+func fieldCountProblem(got, want int) string {
+	if got == 1 {
+		return fmt.Sprintf("the row has 1 field, the header %d", want)
+	}
+	return fmt.Sprintf("the row has %d fields, the header %d", got, want)
 }
 
 func lastNonBlank(f []string) int {

@@ -393,6 +393,7 @@ func TestOpenSourceDetection(t *testing.T) {
 		{name: "unknown format option", file: "a.csv", data: "a\nb\n", o: FileOptions{Format: "ods"}, kind: ErrBadOptions},
 		{name: "unknown encoding option", file: "a.csv", data: "a\nb\n", o: FileOptions{Encoding: "ebcdic"}, kind: ErrBadOptions},
 		{name: "bad delimiter option", file: "a.csv", data: "a\nb\n", o: FileOptions{Delimiter: '"'}, kind: ErrBadOptions},
+		{name: "too many columns", file: "a.csv", data: strings.Repeat("a,", 20000) + "\n1\n", kind: ErrBadHeader, message: "more than 16384 columns"},
 		{name: "unclosed quote in header", file: "a.csv", data: "\"email,nom\na,b\n", kind: ErrBadHeader},
 		{name: "jsonl first line nested", file: "a.jsonl", data: `{"email":{"x":1}}` + "\n", kind: ErrBadHeader, message: "line 1 of a.jsonl cannot be read"},
 		{name: "jsonl duplicate keys", file: "a.jsonl", data: `{"Email":"a","email":"b"}` + "\n", kind: ErrBadHeader, message: "appears twice"},

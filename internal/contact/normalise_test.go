@@ -320,3 +320,27 @@ func FuzzNormalisePhone(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkNormalisePhone(b *testing.B) {
+	for b.Loop() {
+		if _, err := NormalisePhone("01 99 00 12 34", "FR"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkParseDate(b *testing.B) {
+	for b.Loop() {
+		if _, err := ParseDate("15/01/2024"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkNormaliseCountry(b *testing.B) {
+	for b.Loop() {
+		if _, err := NormaliseCountry("Deutschland"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
