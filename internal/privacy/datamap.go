@@ -195,5 +195,17 @@ func buildMap() []Field {
 		col{"attributes", NotPersonal, "segmenting results (non-personal event attributes only)"},
 		col{"idempotency_key", NotPersonal, "receiving each event once"}, col{"source_kind", NotPersonal, journey},
 		col{"source_id", NotPersonal, journey}, col{"created_at", NotPersonal, journey})...)
+	const drop = "fetching the contact files the tenant's CRM leaves on its SFTP server"
+	m = append(m, table("sftp_sources", Contract, KeepWithTenant,
+		col{"tenant_id", NotPersonal, drop}, col{"id", NotPersonal, drop}, col{"name", NotPersonal, drop},
+		col{"host", NotPersonal, drop}, col{"port", NotPersonal, drop},
+		col{"username", Pseudonymous, "logging in to the tenant's SFTP server (usually a technical account)"},
+		col{"auth_kind", NotPersonal, drop},
+		col{"secret_sealed", Secret, "logging in to the tenant's SFTP server (password or private key, sealed by the vault)"},
+		col{"host_key_fingerprint", NotPersonal, "making sure avis talks only to the tenant's SFTP server"},
+		col{"folder", NotPersonal, drop}, col{"pattern", NotPersonal, drop}, col{"enabled", NotPersonal, drop},
+		col{"interval_seconds", NotPersonal, drop}, col{"last_run_at", NotPersonal, drop}, col{"last_ok_at", NotPersonal, drop},
+		col{"last_error", NotPersonal, "telling the tenant why a fetch failed"},
+		col{"created_at", NotPersonal, drop}, col{"updated_at", NotPersonal, drop})...)
 	return m
 }
