@@ -39,7 +39,7 @@ func TestNormaliseEmail(t *testing.T) {
 	}
 }
 
-func newStore(t *testing.T) (*contact.Store, *db.DB, *audit.Log) {
+func newStore(t testing.TB) (*contact.Store, *db.DB, *audit.Log) {
 	t.Helper()
 	d := dbtest.Open(t)
 	ctx := context.Background()

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"sort"
 	"strings"
 
 	"avis/internal/audit"
@@ -98,22 +99,26 @@ const storedCols = `id, external_id, email_sealed, phone_sealed, first_name_seal
 	email_bidx, phone_bidx, language, country, time_zone, attributes`
 
 // lookup reads the contacts whose column holds one of values.
-func lookup(ctx context.Context, q db.Querier, tenantID, col string, values []any) ([]*storedRow, error) {
+func lookup(ctx context.Context, d db.Dialect, q db.Querier, tenantID, col string, values []any) ([]*storedRow, error) {
 	var out []*storedRow
 	const per = 900
 	for start := 0; start < len(values); start += per {
 		end := min(start+per, len(values))
 		var sb strings.Builder
-		fmt.Fprintf(&sb, "/* contact.Store.Import */ SELECT %s FROM contacts WHERE tenant_id = $1 AND %s IN (", storedCols, col)
+		cond := ""
+		if col == "external_id" {
+			cond = "external_id <> '' AND " // lets the planner use the partial unique index
+		}
+		fmt.Fprintf(&sb, "/* contact.Store.Import */ SELECT %s FROM contacts WHERE tenant_id = %s AND %s%s IN (", storedCols, d.Arg(1), cond, col)
 		args := append(make([]any, 0, end-start+1), tenantID)
 		for i := start; i < end; i++ {
 			if i > start {
 				sb.WriteByte(',')
 			}
 			args = append(args, values[i])
-			fmt.Fprintf(&sb, "$%d", len(args))
+			sb.WriteString(d.Arg(len(args)))
 		}
-		sb.WriteString(") ORDER BY id")
+		sb.WriteString(")")
 		rows, err := q.QueryContext(ctx, sb.String(), args...)
 		if err != nil {
 			return nil, fmt.Errorf("look up contacts: %w", err)
@@ -132,6 +137,9 @@ func lookup(ctx context.Context, q db.Querier, tenantID, col string, values []an
 			return nil, fmt.Errorf("look up contacts: %w", err)
 		}
 	}
+	// Oldest first, so that the same file always matches the same contact.
+	// (Sorted here: ORDER BY would let the planner walk the primary key.)
+	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
 	return out, nil
 }
 
@@ -167,7 +175,7 @@ func (im *importer) writeChunk(ctx context.Context, tx *sql.Tx, cands []*candida
 		if len(q.values) == 0 {
 			continue
 		}
-		rows, err := lookup(ctx, tx, im.tenantID, q.col, q.values)
+		rows, err := lookup(ctx, im.s.db.Dialect, tx, im.tenantID, q.col, q.values)
 		if err != nil {
 			return p, err
 		}
@@ -332,7 +340,7 @@ func (im *importer) writeChunk(ctx context.Context, tx *sql.Tx, cands []*candida
 		}
 		const perStatement = 500
 		var sb strings.Builder
-		args := make([]any, 0, 15*perStatement)
+		args := make([]any, 0, 16*perStatement)
 		flush := func() error {
 			if len(args) == 0 {
 				return nil
@@ -358,19 +366,11 @@ func (im *importer) writeChunk(ctx context.Context, tx *sql.Tx, cands []*candida
 			} else {
 				sb.WriteByte(',')
 			}
-			n := len(args)
-			sb.WriteString("(")
-			for j := 1; j <= 15; j++ {
-				if j > 1 {
-					sb.WriteByte(',')
-				}
-				fmt.Fprintf(&sb, "$%d", n+j)
-			}
-			fmt.Fprintf(&sb, ",$%d)", n+15)
+			sb.WriteString(argList(im.s.db.Dialect, len(args), 16))
 			args = append(args, im.tenantID, id, pl.cur.ext, k.SealString(FieldEmail, pl.cur.email), nilIfEmpty(pl.emailIx, pl.cur.email),
 				k.SealString(FieldPhone, pl.cur.phone), nilIfEmpty(pl.phoneIx, pl.cur.phone), k.SealString(FieldFirstName, pl.cur.first),
-				k.SealString(FieldLastName, pl.cur.last), pl.cur.lang, pl.cur.country, pl.cur.tz, clearAttrs, sealedAttrs, now)
-			if len(args) >= 15*perStatement {
+				k.SealString(FieldLastName, pl.cur.last), pl.cur.lang, pl.cur.country, pl.cur.tz, clearAttrs, sealedAttrs, now, now)
+			if len(args) >= 16*perStatement {
 				if err := flush(); err != nil {
 					return p, err
 				}
@@ -392,8 +392,7 @@ func (im *importer) writeChunk(ctx context.Context, tx *sql.Tx, cands []*candida
 			if i > start {
 				sb.WriteByte(',')
 			}
-			n := len(args)
-			fmt.Fprintf(&sb, "($%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8)
+			sb.WriteString(argList(im.s.db.Dialect, len(args), 8))
 			args = append(args, im.tenantID, db.NewID(), order[i].cur.id, im.o.Basis, im.o.Purpose, im.o.Source.Kind,
 				ledgerSource(im.o.Source, im.rep.ImportID), now)
 		}
@@ -475,10 +474,10 @@ func equalStored(a, b stored) bool {
 
 // writeRejects stores the chunk's rejects.
 func (im *importer) writeRejects(ctx context.Context, tx *sql.Tx) error {
-	return insertRejects(ctx, tx, im.tenantID, im.rep.ImportID, im.rejects)
+	return insertRejects(ctx, im.s.db.Dialect, tx, im.tenantID, im.rep.ImportID, im.rejects)
 }
 
-func insertRejects(ctx context.Context, q db.Querier, tenantID, importID string, rs []Reject) error {
+func insertRejects(ctx context.Context, d db.Dialect, q db.Querier, tenantID, importID string, rs []Reject) error {
 	const per = 500
 	for start := 0; start < len(rs); start += per {
 		end := min(start+per, len(rs))
@@ -489,8 +488,7 @@ func insertRejects(ctx context.Context, q db.Querier, tenantID, importID string,
 			if i > start {
 				sb.WriteByte(',')
 			}
-			n := len(args)
-			fmt.Fprintf(&sb, "($%d,$%d,$%d,$%d,$%d)", n+1, n+2, n+3, n+4, n+5)
+			sb.WriteString(argList(d, len(args), 5))
 			args = append(args, tenantID, importID, rs[i].Row, truncate(rs[i].Column, 200), truncate(rs[i].Reason, 500))
 		}
 		sb.WriteString(" ON CONFLICT DO NOTHING")
@@ -518,7 +516,7 @@ func (s *Store) finishImport(ctx context.Context, actor audit.Actor, tenantID st
 	ctx = context.WithoutCancel(ctx)
 	return s.db.Tx(ctx, func(tx *sql.Tx) error {
 		if rewriteRejects {
-			if err := insertRejects(ctx, tx, tenantID, r.ImportID, r.Rejects); err != nil {
+			if err := insertRejects(ctx, s.db.Dialect, tx, tenantID, r.ImportID, r.Rejects); err != nil {
 				return err
 			}
 		}
@@ -533,4 +531,18 @@ func (s *Store) finishImport(ctx context.Context, actor audit.Actor, tenantID st
 			ObjectID: r.ImportID, Detail: map[string]string{"status": r.Status, "rows": fmt.Sprint(r.Rows), "created": fmt.Sprint(r.Created),
 				"updated": fmt.Sprint(r.Updated), "unchanged": fmt.Sprint(r.Unchanged), "rejected": fmt.Sprint(r.Rejected)}})
 	})
+}
+
+// argList writes "(a1,…,an)" for the n arguments after the first `from`.
+func argList(d db.Dialect, from, n int) string {
+	var sb strings.Builder
+	sb.WriteByte('(')
+	for j := 1; j <= n; j++ {
+		if j > 1 {
+			sb.WriteByte(',')
+		}
+		sb.WriteString(d.Arg(from + j))
+	}
+	sb.WriteByte(')')
+	return sb.String()
 }

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -100,10 +101,15 @@ func sqliteDSN(path string, readOnly bool) string {
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "cache_size(-16000)")
 	q.Add("_txlock", "immediate")
 	if readOnly {
 		q.Add("_pragma", "query_only(1)")
+		q.Add("_pragma", "cache_size(-8000)")
+	} else {
+		// The single writer gets a larger page cache (imports insert into
+		// several indexes of random keys) and checkpoints less often.
+		q.Add("_pragma", "cache_size(-32000)")
+		q.Add("_pragma", "wal_autocheckpoint(4000)")
 	}
 	return "file:" + path + "?" + q.Encode()
 }
@@ -273,4 +279,17 @@ func Stamp(t time.Time) int64 {
 		return 0
 	}
 	return t.UnixMicro()
+}
+
+// Arg returns the placeholder of the n-th argument (from 1) for statements
+// built with many arguments: "$n" on PostgreSQL, a plain "?" on SQLite. On
+// SQLite "$n" and "?n" are kept in a list that the driver searches for every
+// argument it binds, which makes a statement with thousands of arguments
+// quadratic. So a statement built with Arg must use each argument once, in
+// order.
+func (d Dialect) Arg(n int) string {
+	if d == SQLite {
+		return "?"
+	}
+	return "$" + strconv.Itoa(n)
 }

@@ -51,7 +51,8 @@ func (v *Vault) NewSubjects(ctx context.Context, q db.Querier, tenantID string, 
 				sb.WriteByte(',')
 			}
 			n := len(args)
-			fmt.Fprintf(&sb, "($%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4)
+			a := v.d.Dialect.Arg
+			sb.WriteString("(" + a(n+1) + "," + a(n+2) + "," + a(n+3) + "," + a(n+4) + ")")
 			args = append(args, tenantID, subjectIDs[i], wrapped[i], now)
 		}
 		if _, err := q.ExecContext(ctx, sb.String(), args...); err != nil {
@@ -89,14 +90,14 @@ func (v *Vault) Subjects(ctx context.Context, q db.Querier, tenantID string, sub
 	for start := 0; start < len(missing); start += perStatement {
 		end := min(start+perStatement, len(missing))
 		var sb strings.Builder
-		sb.WriteString("/* vault.Vault.Subjects */ SELECT subject_id, wrapped_key FROM subject_keys WHERE tenant_id = $1 AND wrapped_key IS NOT NULL AND subject_id IN (")
+		sb.WriteString("/* vault.Vault.Subjects */ SELECT subject_id, wrapped_key FROM subject_keys WHERE tenant_id = " + v.d.Dialect.Arg(1) + " AND wrapped_key IS NOT NULL AND subject_id IN (")
 		args := []any{tenantID}
 		for i := start; i < end; i++ {
 			if i > start {
 				sb.WriteByte(',')
 			}
 			args = append(args, missing[i])
-			fmt.Fprintf(&sb, "$%d", len(args))
+			sb.WriteString(v.d.Dialect.Arg(len(args)))
 		}
 		sb.WriteByte(')')
 		rows, err := rq.QueryContext(ctx, sb.String(), args...)
