@@ -3,7 +3,7 @@ GO ?= go
 export PATH := $(PATH):/usr/local/go/bin
 export CGO_ENABLED := 0
 
-.PHONY: build run test bench lint fuzz clean
+.PHONY: build run test bench bench-import lint fuzz clean
 
 build:
 	$(GO) build -trimpath -o bin/avis ./cmd/avis
@@ -19,6 +19,10 @@ test:
 ## bench: the benchmarks named by the issues; figures go to docs/benchmarks.md
 bench: build
 	scripts/bench.sh
+
+## bench-import: import 1M contacts through the CLI on both databases
+bench-import:
+	scripts/bench-import.sh
 
 ## lint: go vet and staticcheck
 lint:

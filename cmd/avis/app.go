@@ -16,6 +16,7 @@ import (
 	"avis/internal/audit"
 	"avis/internal/config"
 	"avis/internal/contact"
+	"avis/internal/crmsync"
 	"avis/internal/db"
 	"avis/internal/journey"
 	"avis/internal/vault"
@@ -31,6 +32,8 @@ type app struct {
 	accounts *account.Store
 	contacts *contact.Store
 	journeys *journey.Store
+	uploads  *contact.Uploads
+	sftp     *crmsync.Store
 	// keyCreated is true when this start created the master key.
 	keyCreated bool
 	keyPath    string
@@ -114,6 +117,11 @@ func open(ctx context.Context, e env, c config.Config) (*app, error) {
 	a.accounts = account.NewStore(d, a.vault, a.audit, account.Options{SessionTTL: c.SessionTTL, MaxFailures: c.LoginMaxFails})
 	a.contacts = contact.NewStore(d, a.vault, a.audit)
 	a.journeys = journey.NewStore(d, a.audit)
+	a.sftp = crmsync.NewStore(d, a.vault, a.audit)
+	if a.uploads, err = contact.NewUploads(filepath.Join(c.Data, "uploads"), a.vault); err != nil {
+		a.Close()
+		return nil, err
+	}
 	if created {
 		a.log.Warn("A NEW MASTER KEY WAS CREATED. Back it up now, apart from the database: without it no personal data can ever be read again.", "file", a.keyPath)
 		fmt.Fprintf(e.stderr, "\n*** avis created a new master key in %s\n*** BACK IT UP NOW, somewhere other than the database backups.\n*** Without it, the personal data in this database can never be read again.\n\n", a.keyPath)
@@ -131,4 +139,12 @@ func hasData(ctx context.Context, d *db.DB) bool {
 		}
 	}
 	return false
+}
+
+// tempDir is where files are spooled while imported (XLSX): inside the data
+// directory, mode 0700.
+func (a *app) tempDir() string {
+	d := filepath.Join(a.cfg.Data, "tmp")
+	os.MkdirAll(d, 0o700)
+	return d
 }

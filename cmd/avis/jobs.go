@@ -2,9 +2,15 @@ package main
 
 import (
 	"context"
+	"io"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
+
+	"avis/internal/audit"
+	"avis/internal/contact"
+	"avis/internal/crmsync"
 )
 
 // purgeArgs is the periodic clean-up of expired sessions and old login
@@ -24,10 +30,25 @@ func (w *purgeWorker) Work(ctx context.Context, _ *river.Job[purgeArgs]) error {
 
 func registerWorkers(ws *river.Workers, a *app) {
 	river.AddWorker(ws, &purgeWorker{a: a})
+	river.AddWorker(ws, &contact.ImportWorker{Store: a.contacts, Uploads: a.uploads, TempDir: a.tempDir()})
+	crmsync.AddWorkers(ws, a.sftp, sftpImporter{a})
+}
+
+// sftpImporter hands the files of an SFTP drop to the import engine.
+type sftpImporter struct{ a *app }
+
+func (i sftpImporter) ImportFile(ctx context.Context, tenantID, source, fileName string, r io.Reader) (crmsync.ImportResult, error) {
+	id := strings.TrimPrefix(source, "sftp:")
+	rep, csv, err := i.a.contacts.ImportFile(ctx, audit.System("sftp"), tenantID, contact.SourceRef{Kind: "sftp", ID: id, Name: fileName}, r, i.a.tempDir())
+	if err != nil {
+		return crmsync.ImportResult{}, err
+	}
+	return crmsync.ImportResult{ImportID: rep.ImportID, OK: rep.Status == contact.StatusDone, ReportCSV: csv}, nil
 }
 
 func periodicJobs() []*river.PeriodicJob {
 	return []*river.PeriodicJob{
+		crmsync.SchedulePeriodicJob(),
 		river.NewPeriodicJob(river.PeriodicInterval(time.Hour), func() (river.JobArgs, *river.InsertOpts) {
 			return purgeArgs{}, nil
 		}, &river.PeriodicJobOpts{RunOnStart: true}),

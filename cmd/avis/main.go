@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+	_ "time/tzdata" // time zones answer the same on hosts without a zoneinfo database
 )
 
 // version is set at build time with -ldflags "-X main.version=…"; otherwise

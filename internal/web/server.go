@@ -18,6 +18,7 @@ import (
 	"avis/internal/audit"
 	"avis/internal/config"
 	"avis/internal/contact"
+	"avis/internal/crmsync"
 	"avis/internal/db"
 	"avis/internal/i18n"
 	"avis/internal/journey"
@@ -38,6 +39,10 @@ type Deps struct {
 	Audit    *audit.Log
 	Contacts *contact.Store
 	Journeys *journey.Store
+	Uploads  *contact.Uploads
+	SFTP     *crmsync.Store
+	// Jobs enqueues background work (imports of uploads).
+	Jobs contact.Enqueuer
 	// Registry collects the metrics that /metrics shows.
 	Registry *prometheus.Registry
 	Version  string
