@@ -49,6 +49,10 @@ type authOpts struct {
 	preMFA   bool               // reachable before the second factor is given
 	noTenant bool               // reachable without a chosen tenant
 	setup    bool               // the second-factor set-up pages, reachable while set-up is required
+	// multipart: the handler reads a multipart body and checks the CSRF
+	// token itself (multipartCSRF), since reading it here would consume the
+	// body. The Origin is still checked here.
+	multipart bool
 }
 
 type handler func(w http.ResponseWriter, r *http.Request, rc *reqCtx)
@@ -79,7 +83,11 @@ func (s *Server) authed(h handler, o authOpts) http.Handler {
 		rc := &reqCtx{token: c.Value, sess: &sess, csrf: sess.CSRFToken}
 		rc.lang = s.lang(r, "")
 		r = r.WithContext(context.WithValue(ctx, ctxKey{}, rc))
-		if r.Method == http.MethodPost && !s.csrfOK(r, sess.CSRFToken) {
+		if r.Method == http.MethodPost && o.multipart && !s.originOK(r) {
+			s.fail(w, r, errCSRF)
+			return
+		}
+		if r.Method == http.MethodPost && !o.multipart && !s.csrfOK(r, sess.CSRFToken) {
 			s.fail(w, r, errCSRF)
 			return
 		}
@@ -130,6 +138,12 @@ func (s *Server) authed(h handler, o authOpts) http.Handler {
 // csrfOK checks the synchroniser token of a state-changing form and, when
 // the browser sends one, that the Origin is avis's own.
 func (s *Server) csrfOK(r *http.Request, want string) bool {
+	return s.originOK(r) && tokenOK(r.PostFormValue("csrf"), want)
+}
+
+// originOK reports whether the request, when the browser names its Origin,
+// comes from avis's own pages.
+func (s *Server) originOK(r *http.Request) bool {
 	if o := r.Header.Get("Origin"); o != "" && o != "null" {
 		u, err := url.Parse(o)
 		base, _ := url.Parse(s.Config.BaseURL)
@@ -137,7 +151,11 @@ func (s *Server) csrfOK(r *http.Request, want string) bool {
 			return false
 		}
 	}
-	got := r.PostFormValue("csrf")
+	return true
+}
+
+// tokenOK compares a form's CSRF token with the session's in constant time.
+func tokenOK(got, want string) bool {
 	return want != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
 }
 

@@ -42,6 +42,8 @@ func messages(t *testing.T) []string {
 		regexp.MustCompile(`rc\.t\(s, "([^"]+)"`),
 		regexp.MustCompile(`cat\.T\([a-zA-Z.]+, "([^"]+)"`),
 		regexp.MustCompile(`\{"/[a-z]*", "([^"]+)", account`),
+		regexp.MustCompile(`v\.T\("([^"]+)"`),
+		regexp.MustCompile(`\{string\(contact\.Field[A-Za-z]+\), "([^"]+)"`),
 	)
 	for _, r := range passwordReasons {
 		set[r] = true

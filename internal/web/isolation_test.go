@@ -10,6 +10,8 @@ import (
 	"avis/internal/account"
 	"avis/internal/audit"
 	"avis/internal/contact"
+	"avis/internal/crmsync"
+	"avis/internal/journey"
 	"avis/internal/web"
 )
 
@@ -38,6 +40,26 @@ func TestTenantIsolation(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Beta's upload, finished import, journey and SFTP source.
+	bUpload, _, err := e.uploads.Save(ctx, beta.ID, strings.NewReader("email;Nom\nbeta.customer@example.org;Beta\n"), 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bImport, _, err := e.contacts.ImportFile(ctx, audit.System("test"), beta.ID, contact.SourceRef{Kind: "cli", Name: "beta.csv"},
+		strings.NewReader("email\nbeta.other@example.org\n"), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	bJourney, err := e.journeys.CreateJourney(ctx, audit.System("test"), beta.ID, "Beta journey", []journey.StepInput{{Key: "order", Name: "Order"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bSource, err := e.sftp.Create(ctx, audit.System("test"), beta.ID, crmsync.SourceInput{Name: "Beta drop", Host: "sftp.example.com",
+		Username: "beta", AuthKind: crmsync.AuthPassword, Secret: "beta-password", HostKeyFingerprint: "SHA256:" + strings.Repeat("A", 43)})
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	a := e.loggedIn("alpha-owner@example.com")
 	tok := a.csrf("/")
 	cases := []struct {
@@ -52,6 +74,13 @@ func TestTenantIsolation(t *testing.T) {
 		{"POST /apikeys/{id}/revoke", "POST", "/apikeys/" + bKey.ID + "/revoke", url.Values{"csrf": {tok}}, ""},
 		{"POST /tenants/switch", "POST", "/tenants/switch", url.Values{"csrf": {tok}, "tenant": {beta.ID}}, ""},
 		{"GET /api/v1/contacts/{id}", "GET", "/api/v1/contacts/" + bc.ID, nil, alphaKey},
+		{"GET /uploads/{id}", "GET", "/uploads/" + bUpload + "?name=beta.csv", nil, ""},
+		{"POST /uploads/{id}/run", "POST", "/uploads/" + bUpload + "/run", url.Values{"csrf": {tok}, "name": {"beta.csv"}, "field_0": {"email"}}, ""},
+		{"GET /imports/{id}", "GET", "/imports/" + bImport.ImportID, nil, ""},
+		{"GET /imports/{id}/report.csv", "GET", "/imports/" + bImport.ImportID + "/report.csv", nil, ""},
+		{"POST /journeys/{id}/steps", "POST", "/journeys/" + bJourney.ID + "/steps", url.Values{"csrf": {tok}, "key": {"alpha-step"}, "name": {"Alpha"}}, ""},
+		{"POST /sftp/{id}/delete", "POST", "/sftp/" + bSource.ID + "/delete", url.Values{"csrf": {tok}}, ""},
+		{"POST /sftp/{id}/fetch", "POST", "/sftp/" + bSource.ID + "/fetch", url.Values{"csrf": {tok}}, ""},
 	}
 	covered := map[string]bool{}
 	for _, c := range cases {
@@ -89,6 +118,20 @@ func TestTenantIsolation(t *testing.T) {
 	keys, _ := e.accounts.APIKeys(ctx, beta.ID)
 	if len(keys) != 1 || !keys[0].RevokedAt.IsZero() {
 		t.Errorf("beta's key was revoked")
+	}
+	if rd, err := e.uploads.Open(ctx, beta.ID, bUpload); err != nil {
+		t.Errorf("beta's upload: %v", err)
+	} else {
+		rd.Close()
+	}
+	if list, _ := e.contacts.Imports(ctx, beta.ID, 10); len(list) != 1 {
+		t.Errorf("beta has %d imports, want 1 (none queued by alpha)", len(list))
+	}
+	if js, _ := e.journeys.Journeys(ctx, beta.ID); len(js) != 1 || len(js[0].Steps) != 1 {
+		t.Errorf("beta's journeys changed: %+v", js)
+	}
+	if _, err := e.sftp.Get(ctx, beta.ID, bSource.ID); err != nil {
+		t.Errorf("beta's SFTP source: %v", err)
 	}
 	// Still in alpha.
 	if r := a.get("/"); r.status != http.StatusOK || !strings.Contains(r.body, "Company alpha") {

@@ -84,10 +84,16 @@ func (s *Server) secure(next http.Handler) http.Handler {
 			h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 		}
 		limit := int64(maxFormBytes)
-		if r.Method == http.MethodPost && (r.URL.Path == "/api/v1/contacts" || r.URL.Path == "/imports/upload") {
+		upload := r.Method == http.MethodPost && r.URL.Path == "/imports/upload"
+		switch {
+		case upload:
+			// The file and the form's other fields; the handler refuses a
+			// file over the limit with a page that says the limit.
+			limit = s.Config.MaxUploadBytes + uploadFormOverhead
+		case r.Method == http.MethodPost && r.URL.Path == "/api/v1/contacts":
 			limit = s.Config.MaxUploadBytes
 		}
-		if r.ContentLength > limit {
+		if r.ContentLength > limit && !upload {
 			s.fail(w, r, errTooLarge)
 			return
 		}

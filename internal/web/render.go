@@ -72,7 +72,10 @@ type view struct {
 	Flash     string
 	Error     string
 	Version   string
-	Data      any
+	// Refresh, when above zero, makes the browser reload the page after
+	// that many seconds (a running import's status page).
+	Refresh int
+	Data    any
 }
 
 // T translates a message into the page's language.
@@ -154,6 +157,9 @@ func (s *Server) fillView(r *http.Request, rc *reqCtx, v *view) {
 	}{
 		{"/", "Home", account.PermResultsRead},
 		{"/contacts", "Contacts", account.PermContactsRead},
+		{"/imports", "Imports", account.PermContactsRead},
+		{"/journeys", "Journeys", account.PermContactsRead},
+		{"/sftp", "SFTP", account.PermContactsWrite},
 		{"/users", "Users", account.PermUsersManage},
 		{"/apikeys", "API keys", account.PermAPIKeysManage},
 		{"/audit", "Audit log", account.PermAuditRead},

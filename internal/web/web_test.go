@@ -9,6 +9,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -16,13 +17,16 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riverqueue/river"
 
 	"avis/internal/account"
 	"avis/internal/audit"
 	"avis/internal/config"
 	"avis/internal/contact"
+	"avis/internal/crmsync"
 	"avis/internal/db"
 	"avis/internal/db/dbtest"
+	"avis/internal/jobs"
 	"avis/internal/journey"
 	"avis/internal/vault"
 	"avis/internal/web"
@@ -53,6 +57,9 @@ type env struct {
 	accounts *account.Store
 	contacts *contact.Store
 	journeys *journey.Store
+	uploads  *contact.Uploads
+	sftp     *crmsync.Store
+	jobs     *jobs.Queue
 	audit    *audit.Log
 	srv      *httptest.Server
 	logs     *syncBuffer
@@ -81,17 +88,59 @@ func newEnvWith(t *testing.T, change func(*config.Config)) *env {
 	e.contacts = contact.NewStore(e.db, v, e.audit)
 	e.journeys = journey.NewStore(e.db, e.audit)
 	cfg := config.Default()
+	cfg.Data = t.TempDir()
 	if change != nil {
 		change(&cfg)
 	}
-	srv, err := web.New(web.Deps{Config: cfg, Log: slog.New(slog.NewJSONHandler(e.logs, nil)), DB: e.db,
-		Accounts: e.accounts, Audit: e.audit, Contacts: e.contacts, Journeys: e.journeys, Registry: prometheus.NewRegistry(), Version: "test"})
+	if e.uploads, err = contact.NewUploads(filepath.Join(cfg.Data, "uploads"), v); err != nil {
+		t.Fatal(err)
+	}
+	e.sftp = crmsync.NewStore(e.db, v, e.audit)
+	log := slog.New(slog.NewJSONHandler(e.logs, nil))
+	// The job queue works imports and SFTP fetches as `avis serve` does
+	// (cmd/avis/jobs.go).
+	tmp := filepath.Join(cfg.Data, "tmp")
+	ws := river.NewWorkers()
+	river.AddWorker(ws, &contact.ImportWorker{Store: e.contacts, Uploads: e.uploads, TempDir: tmp})
+	crmsync.AddWorkers(ws, e.sftp, sftpImporter{e.contacts, tmp})
+	if e.jobs, err = jobs.New(e.db, log, ws, jobs.Options{Work: true, PollInterval: 50 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.jobs.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := e.jobs.Stop(ctx); err != nil {
+			t.Errorf("stop the job queue: %v", err)
+		}
+	})
+	srv, err := web.New(web.Deps{Config: cfg, Log: log, DB: e.db,
+		Accounts: e.accounts, Audit: e.audit, Contacts: e.contacts, Journeys: e.journeys,
+		Uploads: e.uploads, SFTP: e.sftp, Jobs: e.jobs, Registry: prometheus.NewRegistry(), Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.srv = httptest.NewServer(srv)
 	t.Cleanup(e.srv.Close)
 	return e
+}
+
+// sftpImporter hands the files of an SFTP drop to the import engine, as
+// cmd/avis does.
+type sftpImporter struct {
+	contacts *contact.Store
+	tmp      string
+}
+
+func (i sftpImporter) ImportFile(ctx context.Context, tenantID, source, fileName string, r io.Reader) (crmsync.ImportResult, error) {
+	id := strings.TrimPrefix(source, "sftp:")
+	rep, csv, err := i.contacts.ImportFile(ctx, audit.System("sftp"), tenantID, contact.SourceRef{Kind: "sftp", ID: id, Name: fileName}, r, i.tmp)
+	if err != nil {
+		return crmsync.ImportResult{}, err
+	}
+	return crmsync.ImportResult{ImportID: rep.ImportID, OK: rep.Status == contact.StatusDone, ReportCSV: csv}, nil
 }
 
 func (e *env) advance(d time.Duration) {
