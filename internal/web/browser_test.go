@@ -16,7 +16,9 @@ import (
 	"avis/internal/account"
 	"avis/internal/audit"
 	"avis/internal/contact"
+	"avis/internal/crmsync"
 	"avis/internal/i18n"
+	"avis/internal/journey"
 )
 
 // These tests drive a real browser (headless Chromium) over the admin UI:
@@ -71,6 +73,43 @@ func ownerPages(contactID string) []adminPage {
 
 var loginPage = adminPage{"login", "/login", "Sign in", false}
 
+// flowPages are the pages of flow 1 (contacts in), with something on each:
+// a finished import with a rejected row, an upload waiting for its preview,
+// a journey and an SFTP drop.
+func flowPages(t *testing.T, e *env) []adminPage {
+	t.Helper()
+	ctx := context.Background()
+	tn, err := e.accounts.TenantBySlug(ctx, "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, _, err := e.contacts.ImportFile(ctx, audit.System("test"), tn.ID, contact.SourceRef{Kind: "cli", Name: "clients.csv"},
+		strings.NewReader("Courriel;Prénom;Magasin\nzoe@example.org;Zoé;Lyon\njean@@example.fr;Jean;Nantes\n"), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	up, _, err := e.uploads.Save(ctx, tn.ID, strings.NewReader("Réf client;Nom;Prénom;Courriel;Magasin\nC-1;Lefèvre;Éloïse;eloise@example.org;Lyon\n"), 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.journeys.CreateJourney(ctx, audit.System("test"), tn.ID, "Commande en ligne",
+		[]journey.StepInput{{Key: "order", Name: "Commande"}, {Key: "delivery", Name: "Livraison"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.sftp.Create(ctx, audit.System("test"), tn.ID, crmsync.SourceInput{Name: "Export CRM", Host: "sftp.example.com",
+		Username: "crm", AuthKind: crmsync.AuthPassword, Secret: "secret", Folder: "exports", Enabled: true,
+		HostKeyFingerprint: "SHA256:" + strings.Repeat("A", 43)}); err != nil {
+		t.Fatal(err)
+	}
+	return []adminPage{
+		{"imports", "/imports", "Imports", false},
+		{"import", "/imports/" + rep.ImportID, "clients.csv", true},
+		{"preview", "/uploads/" + up + "?name=clients.csv", "Check the columns", false},
+		{"journeys", "/journeys", "Journeys", false},
+		{"sftp", "/sftp", "SFTP drops", false},
+	}
+}
+
 // checkPage asserts the browser shows page p in language lang.
 func checkPage(t *testing.T, ctx context.Context, cat *i18n.Catalogs, base, lang string, p adminPage) {
 	t.Helper()
@@ -79,8 +118,8 @@ func checkPage(t *testing.T, ctx context.Context, cat *i18n.Catalogs, base, lang
 	}
 	s := eval[shown](t, ctx, `({Path: location.pathname, Lang: document.documentElement.lang,
 		H1: (document.querySelector("h1") || {}).textContent || "", Title: document.title})`)
-	if s.Path != p.path {
-		t.Fatalf("%s: browser is at %s, want %s", p.name, s.Path, p.path)
+	if want, _, _ := strings.Cut(p.path, "?"); s.Path != want {
+		t.Fatalf("%s: browser is at %s, want %s", p.name, s.Path, want)
 	}
 	if s.Lang != lang {
 		t.Errorf("%s: <html lang=%q>, want %q", p.name, s.Lang, lang)
@@ -214,6 +253,7 @@ func TestBrowserAccessibility(t *testing.T) {
 	ctx := newChrome(t)
 	base := e.srv.URL
 	cat := i18n.MustLoad()
+	flow := flowPages(t, e)
 
 	failed := 0
 	check := func(lang, name string) {
@@ -272,6 +312,10 @@ func TestBrowserAccessibility(t *testing.T) {
 		for _, p := range ownerPages(contactID) {
 			visit(lang, p)
 		}
+		for _, p := range flow {
+			visit(lang, p)
+			screenshot(t, ctx, lang+"-"+p.name)
+		}
 		// The new key notice, and an error message.
 		load(t, ctx, "open /apikeys", chromedp.Navigate(base+"/apikeys"))
 		do(t, ctx, "fill the key form",
@@ -296,7 +340,7 @@ func TestBrowserAccessibility(t *testing.T) {
 		t.Fatalf("emulate dark mode: %v", err)
 	}
 	setLangCookie(t, ctx, base, "en")
-	for _, p := range append(ownerPages(contactID), loginPage) {
+	for _, p := range append(append(ownerPages(contactID), flow...), loginPage) {
 		visit("en dark", p)
 		screenshot(t, ctx, "dark-"+p.name)
 	}
@@ -307,7 +351,7 @@ func TestBrowserAccessibility(t *testing.T) {
 	// Reflow (WCAG 1.4.10): on a 320px-wide screen no page scrolls sideways;
 	// a wide table scrolls inside its own box.
 	do(t, ctx, "emulate a 320px-wide phone", chromedp.EmulateViewport(320, 640))
-	for _, p := range append(ownerPages(contactID), loginPage) {
+	for _, p := range append(append(ownerPages(contactID), flow...), loginPage) {
 		visit("en 320px", p)
 		screenshot(t, ctx, "narrow-"+p.name)
 		if out := eval[[]string](t, ctx, overflowJS); len(out) > 0 {
