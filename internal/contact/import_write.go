@@ -24,7 +24,6 @@ type stored struct {
 // plan is what a chunk does to one contact.
 type plan struct {
 	isNew   bool
-	sealed  bool // the existing row was decrypted
 	cur     stored
 	orig    stored
 	rows    []*candidate

@@ -91,7 +91,6 @@ func TestAPIContactsImport(t *testing.T) {
 	}
 }
 
-
 func TestAPIEvents(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
