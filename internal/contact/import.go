@@ -374,8 +374,14 @@ func (im *importer) run(ctx context.Context, src Source, all *sql.Tx) error {
 		err     error
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	chunks := make(chan chunk, 2)
+	// On any return, stop the reader and wait for it: the caller closes
+	// the source after Import returns.
+	defer func() {
+		cancel()
+		for range chunks {
+		}
+	}()
 	go func() {
 		defer close(chunks)
 		var c chunk
