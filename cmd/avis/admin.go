@@ -111,10 +111,7 @@ func userCmd(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer a.Close()
-	t, err := a.accounts.TenantBySlug(ctx, tenant)
-	if errors.Is(err, db.ErrNotFound) {
-		return fmt.Errorf("no tenant %q: create it first with avis tenant create", tenant)
-	}
+	t, err := a.tenant(ctx, tenant)
 	if err != nil {
 		return err
 	}
@@ -180,10 +177,7 @@ func apikeyCmd(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer a.Close()
-	t, err := a.accounts.TenantBySlug(ctx, tenant)
-	if errors.Is(err, db.ErrNotFound) {
-		return fmt.Errorf("no tenant %q: create it first with avis tenant create", tenant)
-	}
+	t, err := a.tenant(ctx, tenant)
 	if err != nil {
 		return err
 	}

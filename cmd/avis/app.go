@@ -148,3 +148,12 @@ func (a *app) tempDir() string {
 	os.MkdirAll(d, 0o700)
 	return d
 }
+
+// tenant finds a tenant by slug, with an error that says what to do.
+func (a *app) tenant(ctx context.Context, slug string) (account.Tenant, error) {
+	t, err := a.accounts.TenantBySlug(ctx, slug)
+	if errors.Is(err, db.ErrNotFound) {
+		return t, fmt.Errorf("no tenant %q: create it first with avis tenant create", slug)
+	}
+	return t, err
+}

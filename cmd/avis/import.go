@@ -76,10 +76,7 @@ func importCmd(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer a.Close()
-	t, err := a.accounts.TenantBySlug(ctx, tenant)
-	if errors.Is(err, db.ErrNotFound) {
-		return fmt.Errorf("no tenant %q: create it first with avis tenant create", tenant)
-	}
+	t, err := a.tenant(ctx, tenant)
 	if err != nil {
 		return err
 	}
