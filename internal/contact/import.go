@@ -45,7 +45,7 @@ type ImportOptions struct {
 	DryRun bool
 	// Basis and Purpose go to the ledger; defaults above.
 	Basis, Purpose string
-	// ChunkSize is the number of rows written per transaction (default 4000).
+	// ChunkSize is the number of rows written per transaction (default 10000).
 	ChunkSize int
 	// Progress, when set, is called after each chunk.
 	Progress func(Progress)
@@ -147,7 +147,7 @@ type column struct {
 func (s *Store) Import(ctx context.Context, actor audit.Actor, tenantID string, src Source, o ImportOptions) (Report, error) {
 	start := time.Now()
 	if o.ChunkSize <= 0 {
-		o.ChunkSize = 4000
+		o.ChunkSize = 10000
 	}
 	if o.Basis == "" {
 		o.Basis = DefaultBasis
