@@ -374,7 +374,7 @@ func (im *importer) run(ctx context.Context, src Source, all *sql.Tx) error {
 		err     error
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	chunks := make(chan chunk, 2)
+	chunks := make(chan chunk, 1)
 	// On any return, stop the reader and wait for it: the caller closes
 	// the source after Import returns.
 	defer func() {
