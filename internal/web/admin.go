@@ -191,10 +191,6 @@ func (s *Server) apiKeyCreate(w http.ResponseWriter, r *http.Request, rc *reqCtx
 
 func (s *Server) apiKeyRevoke(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	err := s.Accounts.RevokeAPIKey(r.Context(), rc.actor(), rc.tenant.ID, r.PathValue("id"))
-	if errors.Is(err, db.ErrNotFound) {
-		s.fail(w, r, errNotFound)
-		return
-	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -250,10 +246,6 @@ func (s *Server) contactPage(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 		return
 	}
 	c, err := s.Contacts.Get(r.Context(), rc.actor(), rc.tenant.ID, id)
-	if errors.Is(err, db.ErrNotFound) {
-		s.fail(w, r, errNotFound)
-		return
-	}
 	if err != nil {
 		s.fail(w, r, err)
 		return

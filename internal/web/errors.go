@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+
+	"avis/internal/db"
 )
 
 // PublicError is the only thing a user ever sees of an error: a status, a
@@ -30,6 +32,11 @@ func publicError(err error) *PublicError {
 	var pe *PublicError
 	if errors.As(err, &pe) {
 		return pe
+	}
+	// Whatever a store did not find, in the caller's tenant, is a 404: the
+	// same answer whether it never existed or belongs to another tenant.
+	if errors.Is(err, db.ErrNotFound) {
+		return errNotFound
 	}
 	return &PublicError{http.StatusInternalServerError, "internal", "Something went wrong on our side. It has been logged; try again in a moment."}
 }

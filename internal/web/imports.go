@@ -370,10 +370,6 @@ func (s *Server) uploadPreview(w http.ResponseWriter, r *http.Request, rc *reqCt
 	}
 	o := importOptsFrom(r.URL.Query().Get)
 	d, _, err := s.loadPreview(r, rc, id, o)
-	if errors.Is(err, db.ErrNotFound) {
-		s.fail(w, r, errNotFound)
-		return
-	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -413,10 +409,6 @@ func (s *Server) uploadRun(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	}
 	o := importOptsFrom(r.PostFormValue)
 	d, _, err := s.loadPreview(r, rc, id, o)
-	if errors.Is(err, db.ErrNotFound) {
-		s.fail(w, r, errNotFound)
-		return
-	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -536,10 +528,6 @@ func (s *Server) importPage(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 		return
 	}
 	rec, err := s.Contacts.ImportByID(ctx, rc.tenant.ID, id)
-	if errors.Is(err, db.ErrNotFound) {
-		s.fail(w, r, errNotFound)
-		return
-	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -575,10 +563,7 @@ func (s *Server) importReport(w http.ResponseWriter, r *http.Request, rc *reqCtx
 		s.fail(w, r, errNotFound)
 		return
 	}
-	if _, err := s.Contacts.ImportByID(ctx, rc.tenant.ID, id); errors.Is(err, db.ErrNotFound) {
-		s.fail(w, r, errNotFound)
-		return
-	} else if err != nil {
+	if _, err := s.Contacts.ImportByID(ctx, rc.tenant.ID, id); err != nil {
 		s.fail(w, r, err)
 		return
 	}

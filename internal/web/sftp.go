@@ -137,10 +137,6 @@ func (s *Server) sftpDelete(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 		return
 	}
 	err := s.SFTP.Delete(r.Context(), rc.actor(), rc.tenant.ID, id)
-	if errors.Is(err, db.ErrNotFound) {
-		s.fail(w, r, errNotFound)
-		return
-	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -157,10 +153,7 @@ func (s *Server) sftpFetch(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 		s.fail(w, r, errNotFound)
 		return
 	}
-	if _, err := s.SFTP.Get(ctx, rc.tenant.ID, id); errors.Is(err, db.ErrNotFound) {
-		s.fail(w, r, errNotFound)
-		return
-	} else if err != nil {
+	if _, err := s.SFTP.Get(ctx, rc.tenant.ID, id); err != nil {
 		s.fail(w, r, err)
 		return
 	}
