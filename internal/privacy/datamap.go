@@ -207,5 +207,8 @@ func buildMap() []Field {
 		col{"interval_seconds", NotPersonal, drop}, col{"last_run_at", NotPersonal, drop}, col{"last_ok_at", NotPersonal, drop},
 		col{"last_error", NotPersonal, "telling the tenant why a fetch failed"},
 		col{"created_at", NotPersonal, drop}, col{"updated_at", NotPersonal, drop})...)
+	m = append(m, surveyMap()...)
+	m = append(m, messageMap()...)
+	m = append(m, dispatchMap()...)
 	return m
 }
