@@ -331,7 +331,7 @@ func (c *Common) prepare(m Message, senderOptional bool) (string, error) {
 
 // digitsRE matches phone-number-like runs: six digits or more, possibly
 // separated by spaces, dots, dashes or parentheses, possibly after a +.
-var digitsRE = regexp.MustCompile(`\+?\d(?:[ .()\-]*\d){5,}`)
+var digitsRE = regexp.MustCompile(`[+(]?\d(?:[ .()\-]*\d){5,}`)
 
 // Scrub makes a provider's message fit for an error string: digit runs of
 // six digits or more (phone numbers) become "[redacted]", control
@@ -458,3 +458,5 @@ func loopback(host string) bool {
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
 }
+
+func asErr[T error](err error, target *T) bool { return errors.As(err, target) }
