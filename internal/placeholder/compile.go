@@ -55,14 +55,21 @@ func Compile(src string, allowed []string, limits Limits) (*Template, error) {
 		}
 		return nil, p.errs
 	}
-	t := &Template{ops: p.ops, names: p.names}
+	t := &Template{ops: p.ops, names: p.names, uses: make([]int, len(p.names))}
+	t.htmlSize = len("<p></p>")
 	for i := range t.ops {
 		o := &t.ops[i]
 		t.textSize += len(o.text)
-		for _, pc := range o.pieces {
-			t.htmlSize += len(pc.s) + 5*pc.nl
-		}
 		t.htmlSize += len(o.html)
+		for _, pc := range o.pieces {
+			t.htmlSize += len(pc.s)
+			if pc.nl > 0 {
+				t.htmlSize += len("</p>\n<p>") // each run of line breaks makes one break at most
+			}
+		}
+		if o.kind == opValue {
+			t.uses[o.slot]++
+		}
 	}
 	return t, nil
 }
@@ -134,24 +141,41 @@ func (p *parser) flush() {
 	p.ops = append(p.ops, op{kind: opText, text: s, pieces: htmlPieces(s)})
 }
 
-// htmlPieces cuts a literal into escaped text, blank runs and line breaks.
+// htmlPieces prepares a literal for HTML: at most a run of spaces (whether
+// it shows depends on what came before), line breaks, one piece of escaped
+// text that holds every line with text and the <br> and paragraph breaks
+// between them, and the line breaks after it. Lines of only spaces never
+// show and are dropped here.
 func htmlPieces(s string) []piece {
 	var out []piece
+	var text strings.Builder
+	nl, started := 0, false
 	for k, line := range strings.Split(s, "\n") {
 		if k > 0 {
-			if n := len(out); n > 0 && out[n-1].nl > 0 {
-				out[n-1].nl++
-			} else {
-				out = append(out, piece{nl: 1})
+			nl++
+		}
+		if strings.Trim(line, " \t") == "" {
+			if k == 0 && line != "" {
+				out = append(out, piece{s: line, blank: true})
 			}
+			continue
 		}
 		switch {
-		case line == "":
-		case strings.Trim(line, " \t") == "":
-			out = append(out, piece{s: line, blank: true})
-		default:
-			out = append(out, piece{s: html.EscapeString(line)})
+		case !started && nl > 0:
+			out = append(out, piece{nl: nl})
+		case started && nl >= 2:
+			text.WriteString("</p>\n<p>")
+		case started:
+			text.WriteString("<br>\n")
 		}
+		started, nl = true, 0
+		text.WriteString(html.EscapeString(line))
+	}
+	if started {
+		out = append(out, piece{s: text.String()})
+	}
+	if nl > 0 {
+		out = append(out, piece{nl: nl})
 	}
 	return out
 }

@@ -71,8 +71,17 @@ func (l Limits) withDefaults() Limits {
 type Template struct {
 	ops      []op
 	names    []string // used names, in order of first use; a value op's slot indexes it
-	textSize int      // bytes of literal text, to size the output
-	htmlSize int      // the same, escaped
+	uses     []int    // how many value ops print each slot
+	textSize int      // bytes of all literal text and fallbacks: with uses, an upper bound of the output
+	htmlSize int      // the same, escaped and with the paragraph tags
+}
+
+// size bounds the output for these values, so that it is allocated once.
+func (t *Template) size(base int, vals []string) int {
+	for i, v := range vals {
+		base += t.uses[i] * len(v)
+	}
+	return base
 }
 
 type opKind uint8
@@ -115,12 +124,8 @@ func (t *Template) Placeholders() []string {
 func (t *Template) Text(values map[string]string) string {
 	var buf [16]string
 	vals := t.resolve(buf[:0], values, false)
-	size := t.textSize
-	for _, v := range vals {
-		size += len(v)
-	}
 	var b strings.Builder
-	b.Grow(size)
+	b.Grow(t.size(t.textSize, vals))
 	for pc := 0; pc < len(t.ops); {
 		o := &t.ops[pc]
 		switch o.kind {
@@ -155,12 +160,8 @@ func (t *Template) Text(values map[string]string) string {
 func (t *Template) HTML(values map[string]string) string {
 	var buf [16]string
 	vals := t.resolve(buf[:0], values, true)
-	size := t.htmlSize + 64
-	for _, v := range vals {
-		size += len(v)
-	}
 	w := htmlWriter{}
-	w.b.Grow(size)
+	w.b.Grow(t.size(t.htmlSize, vals))
 	for pc := 0; pc < len(t.ops); {
 		o := &t.ops[pc]
 		switch o.kind {
