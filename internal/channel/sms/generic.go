@@ -83,7 +83,7 @@ func NewGeneric(cfg GenericConfig, d Deps) (*Generic, error) {
 	}
 	g := &Generic{cfg: cfg, d: d.withDefaults(), headers: map[string]*template.Template{}}
 	name := cfg.Name
-	switch cfg.Method = strings.ToUpper(cfg.Method); cfg.Method {
+	switch g.cfg.Method = strings.ToUpper(cfg.Method); g.cfg.Method {
 	case "":
 		g.cfg.Method = http.MethodPost
 	case http.MethodGet, http.MethodPost, http.MethodPut:
