@@ -9,6 +9,7 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"sort"
 	"strconv"
 	"strings"
@@ -42,13 +43,29 @@ func Load() (*Catalogs, error) {
 			c.byLang[l] = Catalog{}
 			continue
 		}
-		b, err := catalogFS.ReadFile("catalog/" + l + ".json")
-		if err != nil {
-			return nil, fmt.Errorf("i18n: catalogue %s: %w", l, err)
+		// A language's catalogue is catalog/<lang>.json plus any
+		// catalog/<lang>.<area>.json, so that areas of the UI keep their
+		// own files. A message in two files is a defect.
+		files, err := fs.Glob(catalogFS, "catalog/"+l+".*json")
+		if err != nil || len(files) == 0 {
+			return nil, fmt.Errorf("i18n: catalogue %s: no file", l)
 		}
 		cat := Catalog{}
-		if err := json.Unmarshal(b, &cat); err != nil {
-			return nil, fmt.Errorf("i18n: catalogue %s: %w", l, err)
+		for _, f := range files {
+			b, err := catalogFS.ReadFile(f)
+			if err != nil {
+				return nil, fmt.Errorf("i18n: catalogue %s: %w", f, err)
+			}
+			part := Catalog{}
+			if err := json.Unmarshal(b, &part); err != nil {
+				return nil, fmt.Errorf("i18n: catalogue %s: %w", f, err)
+			}
+			for k, v := range part {
+				if _, dup := cat[k]; dup {
+					return nil, fmt.Errorf("i18n: catalogue %s: %q is also in another file of %s", f, k, l)
+				}
+				cat[k] = v
+			}
 		}
 		c.byLang[l] = cat
 	}

@@ -1,0 +1,102 @@
+package contact
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+
+	"avis/internal/db"
+)
+
+// Reach says how a contact can be reached, without decrypting anything.
+type Reach struct {
+	HasEmail, HasPhone bool
+	// EmailIndex and PhoneIndex are the blind indexes the suppression list
+	// is checked against (nil when the contact has no such address).
+	EmailIndex, PhoneIndex []byte
+	Language, Country      string
+	TimeZone               string
+}
+
+// Reachability reads how a contact can be reached, through q (a
+// transaction, or nil for the read pool). Another tenant's contact is
+// db.ErrNotFound.
+func (s *Store) Reachability(ctx context.Context, q db.Querier, tenantID, id string) (Reach, error) {
+	if q == nil {
+		q = s.db.R
+	}
+	var r Reach
+	err := q.QueryRowContext(ctx, `/* contact.Store.Reachability */ SELECT email_bidx, phone_bidx, language, country, time_zone
+		FROM contacts WHERE tenant_id = $1 AND id = $2`, tenantID, id).Scan(&r.EmailIndex, &r.PhoneIndex, &r.Language, &r.Country, &r.TimeZone)
+	if err != nil {
+		return Reach{}, fmt.Errorf("contact reachability: %w", db.Translate(err))
+	}
+	r.HasEmail, r.HasPhone = len(r.EmailIndex) > 0, len(r.PhoneIndex) > 0
+	return r, nil
+}
+
+// Recipient is a contact as an invitation needs it: decrypted, with its
+// segment attributes (clear and personal merged) and its blind indexes.
+type Recipient struct {
+	Contact
+	Attributes map[string]string
+	Reach      Reach
+}
+
+// Recipient reads and decrypts one contact for sending, through q (nil for
+// the read pool). It is not audited: the invitation it serves is the record
+// of that processing. An erased contact is vault.ErrErased; another tenant's
+// is db.ErrNotFound.
+func (s *Store) Recipient(ctx context.Context, q db.Querier, tenantID, id string) (Recipient, error) {
+	if q == nil {
+		q = s.db.R
+	}
+	var (
+		r            row
+		attrs        string
+		pattrs       []byte
+		eidx, phidx  []byte
+		out          Recipient
+		decodedAttrs map[string]string
+	)
+	err := q.QueryRowContext(ctx, `/* contact.Store.Recipient */ SELECT tenant_id, id, external_id, email_sealed, phone_sealed,
+		first_name_sealed, last_name_sealed, language, country, time_zone, created_at, updated_at, attributes, attributes_sealed,
+		email_bidx, phone_bidx FROM contacts WHERE tenant_id = $1 AND id = $2`, tenantID, id).Scan(
+		&r.c.TenantID, &r.c.ID, &r.c.ExternalID, &r.email, &r.phone, &r.first, &r.last, &r.c.Language, &r.c.Country,
+		&r.c.TimeZone, &r.created, &r.updated, &attrs, &pattrs, &eidx, &phidx)
+	if err != nil {
+		return Recipient{}, fmt.Errorf("recipient: %w", db.Translate(err))
+	}
+	r.c.CreatedAt, r.c.UpdatedAt = db.Time(r.created), db.Time(r.updated)
+	c, err := s.open(ctx, r)
+	if err != nil {
+		return Recipient{}, fmt.Errorf("recipient %s: %w", id, err)
+	}
+	out.Contact = c
+	out.Reach = Reach{HasEmail: c.Email != "", HasPhone: c.Phone != "", EmailIndex: eidx, PhoneIndex: phidx,
+		Language: c.Language, Country: c.Country, TimeZone: c.TimeZone}
+	out.Attributes = map[string]string{}
+	if attrs != "" && attrs != "{}" {
+		if err := json.Unmarshal([]byte(attrs), &decodedAttrs); err != nil {
+			return Recipient{}, fmt.Errorf("recipient %s attributes: %w", id, err)
+		}
+		maps.Copy(out.Attributes, decodedAttrs)
+	}
+	if len(pattrs) > 0 {
+		k, err := s.vault.Lookup(ctx, tenantID, id)
+		if err != nil {
+			return Recipient{}, fmt.Errorf("recipient %s: %w", id, err)
+		}
+		b, err := k.Open(FieldSealedAttributes, pattrs)
+		if err != nil {
+			return Recipient{}, fmt.Errorf("recipient %s: %w", id, err)
+		}
+		decodedAttrs = nil
+		if err := json.Unmarshal(b, &decodedAttrs); err != nil {
+			return Recipient{}, fmt.Errorf("recipient %s attributes: %w", id, err)
+		}
+		maps.Copy(out.Attributes, decodedAttrs)
+	}
+	return out, nil
+}
