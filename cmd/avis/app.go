@@ -19,6 +19,7 @@ import (
 	"avis/internal/crmsync"
 	"avis/internal/db"
 	"avis/internal/journey"
+	"avis/internal/survey"
 	"avis/internal/vault"
 )
 
@@ -34,6 +35,7 @@ type app struct {
 	journeys *journey.Store
 	uploads  *contact.Uploads
 	sftp     *crmsync.Store
+	surveys  *survey.Store
 	// keyCreated is true when this start created the master key.
 	keyCreated bool
 	keyPath    string
@@ -118,6 +120,7 @@ func open(ctx context.Context, e env, c config.Config) (*app, error) {
 	a.contacts = contact.NewStore(d, a.vault, a.audit)
 	a.journeys = journey.NewStore(d, a.audit)
 	a.sftp = crmsync.NewStore(d, a.vault, a.audit)
+	a.surveys = survey.NewStore(d, a.audit)
 	if a.uploads, err = contact.NewUploads(filepath.Join(c.Data, "uploads"), a.vault); err != nil {
 		a.Close()
 		return nil, err

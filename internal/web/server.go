@@ -22,6 +22,7 @@ import (
 	"avis/internal/db"
 	"avis/internal/i18n"
 	"avis/internal/journey"
+	"avis/internal/survey"
 )
 
 //go:embed templates/*.html
@@ -41,6 +42,8 @@ type Deps struct {
 	Journeys *journey.Store
 	Uploads  *contact.Uploads
 	SFTP     *crmsync.Store
+	// Surveys holds survey definitions.
+	Surveys *survey.Store
 	// Jobs enqueues background work (imports of uploads).
 	Jobs contact.Enqueuer
 	// Registry collects the metrics that /metrics shows.
@@ -170,6 +173,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /account/mfa", s.authed(s.mfaSetupConfirm, authOpts{noTenant: true, setup: true}))
 
 	// REST API.
+	s.surveyRoutes(mux)
 	mux.HandleFunc("GET /api/v1/openapi.json", s.openAPI)
 	mux.Handle("GET /api/v1/me", s.api(s.apiMe, ""))
 	mux.Handle("GET /api/v1/contacts", s.api(s.apiContacts, "contacts:read"))

@@ -28,6 +28,7 @@ import (
 	"avis/internal/db/dbtest"
 	"avis/internal/jobs"
 	"avis/internal/journey"
+	"avis/internal/survey"
 	"avis/internal/vault"
 	"avis/internal/web"
 )
@@ -59,6 +60,7 @@ type env struct {
 	journeys *journey.Store
 	uploads  *contact.Uploads
 	sftp     *crmsync.Store
+	surveys  *survey.Store
 	jobs     *jobs.Queue
 	audit    *audit.Log
 	srv      *httptest.Server
@@ -96,6 +98,7 @@ func newEnvWith(t *testing.T, change func(*config.Config)) *env {
 		t.Fatal(err)
 	}
 	e.sftp = crmsync.NewStore(e.db, v, e.audit)
+	e.surveys = survey.NewStore(e.db, e.audit)
 	log := slog.New(slog.NewJSONHandler(e.logs, nil))
 	// The job queue works imports and SFTP fetches as `avis serve` does
 	// (cmd/avis/jobs.go).
@@ -118,7 +121,7 @@ func newEnvWith(t *testing.T, change func(*config.Config)) *env {
 	})
 	srv, err := web.New(web.Deps{Config: cfg, Log: log, DB: e.db,
 		Accounts: e.accounts, Audit: e.audit, Contacts: e.contacts, Journeys: e.journeys,
-		Uploads: e.uploads, SFTP: e.sftp, Jobs: e.jobs, Registry: prometheus.NewRegistry(), Version: "test"})
+		Uploads: e.uploads, SFTP: e.sftp, Surveys: e.surveys, Jobs: e.jobs, Registry: prometheus.NewRegistry(), Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
