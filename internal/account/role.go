@@ -68,6 +68,9 @@ const (
 	PermContactsWrite Permission = "contacts.write"
 	// PermResultsRead reads scores, dashboards and answers (every role).
 	PermResultsRead Permission = "results.read"
+	// PermSurveysManage creates and edits surveys, invitation rules and
+	// their texts (owner, admin).
+	PermSurveysManage Permission = "surveys.manage"
 	// PermReviewsModerate moderates and publishes reviews (owner, admin,
 	// moderator).
 	PermReviewsModerate Permission = "reviews.moderate"
@@ -79,7 +82,7 @@ func (r Role) Can(p Permission) bool {
 	switch p {
 	case PermTenantSettings:
 		return r == RoleOwner
-	case PermUsersManage, PermAPIKeysManage, PermAuditRead, PermContactsWrite:
+	case PermUsersManage, PermAPIKeysManage, PermAuditRead, PermContactsWrite, PermSurveysManage:
 		return r == RoleOwner || r == RoleAdmin
 	case PermContactsRead:
 		return r == RoleOwner || r == RoleAdmin || r == RoleAnalyst

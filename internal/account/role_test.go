@@ -4,11 +4,11 @@ import "testing"
 
 func TestRoleCan(t *testing.T) {
 	all := []Permission{PermTenantSettings, PermUsersManage, PermAPIKeysManage, PermAuditRead,
-		PermContactsRead, PermContactsWrite, PermResultsRead, PermReviewsModerate}
+		PermContactsRead, PermContactsWrite, PermResultsRead, PermReviewsModerate, PermSurveysManage}
 	// want lists, per role, the permissions it has; every other is refused.
 	want := map[Role][]Permission{
 		RoleOwner:     all,
-		RoleAdmin:     {PermUsersManage, PermAPIKeysManage, PermAuditRead, PermContactsRead, PermContactsWrite, PermResultsRead, PermReviewsModerate},
+		RoleAdmin:     {PermUsersManage, PermAPIKeysManage, PermAuditRead, PermContactsRead, PermContactsWrite, PermResultsRead, PermReviewsModerate, PermSurveysManage},
 		RoleAnalyst:   {PermContactsRead, PermResultsRead},
 		RoleModerator: {PermResultsRead, PermReviewsModerate},
 		RoleViewer:    {PermResultsRead},
