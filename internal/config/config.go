@@ -4,6 +4,9 @@
 package config
 
 import (
+	"net/mail"
+
+	"avis/internal/channel/email"
 	"bufio"
 	"errors"
 	"flag"
@@ -41,6 +44,8 @@ type Config struct {
 	ShutdownTimeout time.Duration `env:"AVIS_SHUTDOWN_TIMEOUT" doc:"On SIGTERM, how long running requests and jobs may finish before they are cancelled."`
 	MaxUploadBytes  int64         `env:"AVIS_MAX_UPLOAD_BYTES" doc:"Largest contact file (upload or API JSON Lines stream) accepted, in bytes."`
 	TrustedProxies  string        `env:"AVIS_TRUSTED_PROXIES" doc:"Comma-separated proxy addresses (CIDR) whose X-Forwarded-For is believed."`
+	SMTPURL         string        `env:"AVIS_SMTP_URL" secret:"true" doc:"Default SMTP relay: smtp://user:pass@host:port?tls=none|starttls|implicit. Empty: messages go to the outbox."`
+	MailFrom        string        `env:"AVIS_MAIL_FROM" doc:"Sender address of tenants that set none. Default: avis@ the host of AVIS_BASE_URL."`
 	ConfigFile      string        `env:"AVIS_CONFIG_FILE" flag:"config" doc:"A file of AVIS_NAME=value lines read before the environment."`
 }
 
@@ -175,6 +180,16 @@ func (c Config) Validate() error {
 	}
 	if c.DBMaxConns < 1 || c.JobWorkers < 1 || c.LoginMaxFails < 1 {
 		errs = append(errs, errors.New("AVIS_DATABASE_MAX_CONNS, AVIS_JOB_WORKERS and AVIS_LOGIN_MAX_FAILURES must be at least 1"))
+	}
+	if c.SMTPURL != "" {
+		if _, err := email.ParseRelayURL(c.SMTPURL); err != nil {
+			errs = append(errs, fmt.Errorf("AVIS_SMTP_URL: %w", err))
+		}
+	}
+	if c.MailFrom != "" {
+		if a, err := mail.ParseAddress(c.MailFrom); err != nil || a.Address != c.MailFrom {
+			errs = append(errs, fmt.Errorf("AVIS_MAIL_FROM %q: give a bare address such as avis@example.com", c.MailFrom))
+		}
 	}
 	if c.SessionTTL < time.Minute || c.ShutdownTimeout < 0 {
 		errs = append(errs, errors.New("AVIS_SESSION_TTL must be at least 1m and AVIS_SHUTDOWN_TIMEOUT not negative"))
