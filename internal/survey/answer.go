@@ -109,6 +109,7 @@ type AnswerError struct {
 	Args    []any
 }
 
+// Error returns the English message, formatted with Args.
 func (e *AnswerError) Error() string {
 	if len(e.Args) > 0 {
 		return fmt.Sprintf(e.Message, e.Args...)

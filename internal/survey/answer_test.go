@@ -300,3 +300,23 @@ func FuzzValidate(f *testing.F) {
 		}
 	})
 }
+
+// A definition that was never validated may hold conditions that point
+// forwards or in a circle: they hide their question instead of looping.
+func TestVisibleUnvalidatedCycle(t *testing.T) {
+	d := &survey.Definition{DefaultLanguage: "fr", Languages: []string{"fr"}, Pages: []survey.Page{{Questions: []survey.Question{
+		{ID: "a", Type: survey.TypeNPS, Condition: &survey.Condition{Question: "b", Op: survey.OpAnswered}},
+		{ID: "b", Type: survey.TypeNPS, Condition: &survey.Condition{Question: "a", Op: survey.OpNotAnswered}},
+		{ID: "c", Type: survey.TypeNPS, Condition: &survey.Condition{Question: "c", Op: survey.OpNotAnswered}},
+	}}}}
+	a := survey.Answers{"a": survey.Int(1), "b": survey.Int(2)}
+	if survey.Visible(d, a, "a") || survey.Visible(d, a, "c") {
+		t.Fatal("a question with a forward or self condition is shown")
+	}
+	if !survey.Visible(d, a, "b") { // a is hidden, so not answered
+		t.Fatal("b should show: a is hidden")
+	}
+	if _, ok := survey.NextPage(d, -1, a); !ok {
+		t.Fatal("NextPage found no page")
+	}
+}

@@ -199,6 +199,8 @@ type FieldError struct {
 	Problem string
 }
 
+// Error returns "path: problem", or the problem alone for the whole
+// document.
 func (e FieldError) Error() string {
 	if e.Path == "" {
 		return e.Problem
@@ -213,6 +215,7 @@ type ValidationErrors []FieldError
 // maxErrors bounds the problems reported at once.
 const maxErrors = 100
 
+// Error lists the problems, one a line.
 func (v ValidationErrors) Error() string {
 	var b strings.Builder
 	for i, e := range v {
@@ -470,12 +473,15 @@ func (d *Definition) validateCondition(c *collector, cp string, q *Question, see
 			c.add(field, "%s takes one key; use any_of for several", cond.Op)
 		}
 		for i, k := range cond.Keys {
-			if !ref.HasChoice(k) {
-				p := field
-				if cond.Op == OpAnyOf {
-					p = idx(cp+".", "values", i)
-				}
+			p := field
+			if cond.Op == OpAnyOf {
+				p = idx(cp+".", "values", i)
+			}
+			switch {
+			case !ref.HasChoice(k):
 				c.add(p, "%q is not a choice of %q; use one of its keys%s", clipText(k), ref.ID, yesNoHint(ref))
+			case slices.Index(cond.Keys, k) != i:
+				c.add(p, "%q is listed twice; list each key once", k)
 			}
 		}
 	default: // answered, not_answered

@@ -206,6 +206,8 @@ func TestParseErrors(t *testing.T) {
 			[]string{`pages[0].questions[1].condition.value: "maybe" is not a choice of "c"; use one of its keys (yes or no)`}},
 		{"condition any_of without values", doc(`{"id": "c", "type": "yesno", "text": {"fr": "?"}}`, `{"id": "a", "type": "text", "text": {"fr": "?"}, "condition": {"question": "c", "op": "any_of", "value": "yes"}}`),
 			[]string{"pages[0].questions[1].condition.values: missing", "pages[0].questions[1].condition.value: any_of compares with a list in values"}},
+		{"condition any_of key twice", doc(`{"id": "c", "type": "yesno", "text": {"fr": "?"}}`, `{"id": "a", "type": "text", "text": {"fr": "?"}, "condition": {"question": "c", "op": "any_of", "values": ["yes", "yes"]}}`),
+			[]string{`pages[0].questions[1].condition.values[1]: "yes" is listed twice`}},
 		{"condition answered with value", doc(npsQ, `{"id": "a", "type": "text", "text": {"fr": "?"}, "condition": {"question": "nps", "op": "answered", "value": 3}}`),
 			[]string{"pages[0].questions[1].condition: answered takes no value"}},
 		{"several problems at once", doc(`{"id": "A", "type": "nps", "text": {"en": "?"}}`, `{"id": "b", "type": "nope", "text": {"fr": "?"}}`),

@@ -212,3 +212,39 @@ func TestAuditHoldsNoSurveyText(t *testing.T) {
 		t.Fatalf("audit detail = %s", detail)
 	}
 }
+
+func TestConcurrentUpdates(t *testing.T) {
+	ctx := context.Background()
+	s, _, _ := setup(t)
+	sv, err := s.Create(ctx, sys, "a", example(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 8
+	got := make(chan int, n)
+	errs := make(chan error, n)
+	for i := range n {
+		def := example(t)
+		def.Name = "Edit " + string(rune('a'+i))
+		go func() {
+			v, err := s.Update(ctx, sys, "a", sv.ID, def)
+			got <- v
+			errs <- err
+		}()
+	}
+	seen := map[int]bool{}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatalf("concurrent Update: %v", err)
+		}
+		seen[<-got] = true
+	}
+	for v := 2; v <= n+1; v++ {
+		if !seen[v] {
+			t.Fatalf("versions %v: %d missing", seen, v)
+		}
+	}
+	if cur, _ := s.Get(ctx, "a", sv.ID); cur.CurrentVersion != n+1 {
+		t.Fatalf("current version %d, want %d", cur.CurrentVersion, n+1)
+	}
+}
