@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/url"
 	"slices"
@@ -25,7 +26,7 @@ import (
 // messages name the field at fault, never its value.
 var ErrCallback = errors.New("sms: invalid callback")
 
-func callbackErr(msg string) error { return errors.Join(ErrCallback, errors.New(msg)) }
+func callbackErr(msg string) error { return fmt.Errorf("%w: %s", ErrCallback, msg) }
 
 // Status is a message's delivery status.
 type Status string
