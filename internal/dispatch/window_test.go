@@ -246,3 +246,58 @@ func BenchmarkWindowNext(b *testing.B) {
 		w.Next(at, paris)
 	}
 }
+
+// FuzzParseTimeZone: a name from a CRM either loads as that zone or is
+// ErrUnknownTimeZone; it never panics.
+func FuzzParseTimeZone(f *testing.F) {
+	for _, s := range []string{"Europe/Paris", "Europe/Pariss", "", "Local", "../../etc/passwd", "America/Argentina/Buenos_Aires", "Etc/GMT+4", "\x00", "europe/paris"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		loc, err := ParseTimeZone(name)
+		if err != nil {
+			if loc != nil || !errors.Is(err, ErrUnknownTimeZone) {
+				t.Fatalf("ParseTimeZone(%q) = %v, %v", name, loc, err)
+			}
+			return
+		}
+		if loc == nil || loc == time.Local || strings.TrimSpace(name) == "" {
+			t.Fatalf("ParseTimeZone(%q) = %v", name, loc)
+		}
+	})
+}
+
+// FuzzWindowNext: for any window a tenant can save and any instant within
+// two centuries, Next returns an instant at or after it when the window is
+// open; it never panics, whatever the instant.
+func FuzzWindowNext(f *testing.F) {
+	f.Add(uint8(0b1111110), 480, 1200, true, int64(1779400000), uint8(0))
+	f.Add(uint8(0b0000001), 150, 170, false, int64(1774746000), uint8(1))
+	f.Add(uint8(0), 0, 1440, true, int64(0), uint8(2))
+	zones := []string{"Europe/Paris", "America/Martinique", "Pacific/Noumea", "Australia/Lord_Howe", "America/Santiago", "Pacific/Apia", "UTC"}
+	f.Fuzz(func(t *testing.T, days uint8, from, to int, skip bool, unix int64, zone uint8) {
+		loc := zoneT(t, zones[int(zone)%len(zones)])
+		var w Window
+		for d := range 7 {
+			w.Days[d] = days&(1<<d) != 0
+		}
+		w.From, w.To, w.SkipHolidays = from, to, skip
+		w.Next(time.Unix(unix, 0), loc) // must not panic
+		at := time.Unix(1_000_000_000+unix%(100*365*86400), 0)
+		got := w.Next(at, loc)
+		if w.Validate() != nil {
+			if !got.IsZero() {
+				t.Fatalf("invalid window %+v: Next = %v", w, got)
+			}
+			return
+		}
+		if got.IsZero() {
+			t.Fatalf("%+v in %v: Next(%v) is zero", w, loc, at)
+		}
+		local := got.In(loc)
+		minute := local.Hour()*60 + local.Minute()
+		if got.Before(at) || !w.Days[local.Weekday()] || w.SkipHolidays && IsFrenchPublicHoliday(local) || minute < w.From || minute >= w.To {
+			t.Fatalf("%+v in %v: Next(%v) = %v", w, loc, at, local)
+		}
+	})
+}
