@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-func day(s string) time.Time {
+func isoDate(s string) time.Time {
 	d, err := time.Parse(time.DateOnly, s)
 	if err != nil {
 		panic(err)
@@ -26,7 +26,7 @@ func TestEaster(t *testing.T) {
 		2285: "2285-03-22", // earliest possible date
 	}
 	for year, want := range cases {
-		if got := Easter(year); !got.Equal(day(want)) {
+		if got := Easter(year); !got.Equal(isoDate(want)) {
 			t.Errorf("Easter(%d) = %s, want %s", year, got.Format(time.DateOnly), want)
 		}
 	}

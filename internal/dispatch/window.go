@@ -61,7 +61,7 @@ func (w Window) Validate() error {
 		return fmt.Errorf("%w: the hours must be between 00:00 and 24:00", ErrInvalidWindow)
 	}
 	if w.From >= w.To {
-		return fmt.Errorf("%w: the window must open (%s) before it closes (%s)", ErrInvalidWindow, clock(w.From), clock(w.To))
+		return fmt.Errorf("%w: the window must open (%s) before it closes (%s)", ErrInvalidWindow, hhmm(w.From), hhmm(w.To))
 	}
 	if w.Days == [7]bool{} {
 		return fmt.Errorf("%w: open at least one day of the week", ErrInvalidWindow)
@@ -69,7 +69,7 @@ func (w Window) Validate() error {
 	return nil
 }
 
-func clock(min int) string { return fmt.Sprintf("%02d:%02d", min/60, min%60) }
+func hhmm(min int) string { return fmt.Sprintf("%02d:%02d", min/60, min%60) }
 
 // maxSearchDays bounds how far Next looks. Holidays close at most a few
 // weeks in a row of a one-day window, so a window that opens at all opens

@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-func zoneT(t testing.TB, name string) *time.Location {
+func loadZone(t testing.TB, name string) *time.Location {
 	t.Helper()
 	loc, err := ParseTimeZone(name)
 	if err != nil {
@@ -20,9 +20,9 @@ func zoneT(t testing.TB, name string) *time.Location {
 
 func TestWindowNext(t *testing.T) {
 	t.Parallel()
-	paris := zoneT(t, "Europe/Paris")
-	martinique := zoneT(t, "America/Martinique")
-	noumea := zoneT(t, "Pacific/Noumea")
+	paris := loadZone(t, "Europe/Paris")
+	martinique := loadZone(t, "America/Martinique")
+	noumea := loadZone(t, "Pacific/Noumea")
 	email, sms := DefaultEmailWindow(), DefaultSMSWindow()
 	all := [7]bool{true, true, true, true, true, true, true}
 	at := func(loc *time.Location, y int, m time.Month, d, h, min int) time.Time {
@@ -113,7 +113,7 @@ func TestWindowNextProperties(t *testing.T) {
 	span := time.Date(2028, 1, 1, 0, 0, 0, 0, time.UTC).Unix() - start
 	windows := []Window{DefaultEmailWindow(), DefaultSMSWindow(), {Days: [7]bool{true, false, false, true}, From: 150, To: 170, SkipHolidays: true}}
 	for _, name := range []string{"Europe/Paris", "America/Martinique", "Pacific/Noumea", "Indian/Reunion", "America/New_York", "Australia/Lord_Howe"} {
-		loc := zoneT(t, name)
+		loc := loadZone(t, name)
 		for _, w := range windows {
 			for range 2000 {
 				at := time.Unix(start+r.Int64N(span), 0)
@@ -231,7 +231,7 @@ func TestWallInstantLordHowe(t *testing.T) {
 	t.Parallel()
 	// Lord Howe Island moves its clocks by 30 minutes: 02:00 becomes 02:30
 	// on 4 October 2026.
-	loc := zoneT(t, "Australia/Lord_Howe")
+	loc := loadZone(t, "Australia/Lord_Howe")
 	got := wallInstant(2026, time.October, 4, 2*60+15, loc)
 	if l := got.In(loc); l.Hour() != 2 || l.Minute() != 30 {
 		t.Fatalf("02:15 in the gap: %v, want 02:30", l)
@@ -239,7 +239,7 @@ func TestWallInstantLordHowe(t *testing.T) {
 }
 
 func BenchmarkWindowNext(b *testing.B) {
-	paris := zoneT(b, "Europe/Paris")
+	paris := loadZone(b, "Europe/Paris")
 	w := DefaultSMSWindow()
 	at := time.Date(2026, 5, 23, 20, 30, 0, 0, paris) // Saturday evening before Whit Monday
 	for b.Loop() {
@@ -276,7 +276,7 @@ func FuzzWindowNext(f *testing.F) {
 	f.Add(uint8(0), 0, 1440, true, int64(0), uint8(2))
 	zones := []string{"Europe/Paris", "America/Martinique", "Pacific/Noumea", "Australia/Lord_Howe", "America/Santiago", "Pacific/Apia", "UTC"}
 	f.Fuzz(func(t *testing.T, days uint8, from, to int, skip bool, unix int64, zone uint8) {
-		loc := zoneT(t, zones[int(zone)%len(zones)])
+		loc := loadZone(t, zones[int(zone)%len(zones)])
 		var w Window
 		for d := range 7 {
 			w.Days[d] = days&(1<<d) != 0
