@@ -2,6 +2,8 @@ package placeholder_test
 
 import (
 	"errors"
+	stdhtml "html"
+	"slices"
 	"strings"
 	"testing"
 
@@ -64,10 +66,26 @@ func FuzzCompile(f *testing.F) {
 		if strings.ReplaceAll(text2, "\x01", "{") != text {
 			t.Fatalf("Text of %q = %q, with escapes marked %q", src, text, text2)
 		}
-		// The HTML holds only our tags: removing them leaves no "<".
-		bare := strings.NewReplacer("<p>", "", "</p>", "", "<br>", "").Replace(html)
+		// The HTML holds only our tags: removing them leaves no "<", and
+		// the words are those of the text.
+		bare := strings.NewReplacer("<p>", " ", "</p>", " ", "<br>", " ").Replace(html)
 		if strings.ContainsAny(bare, "<>") {
 			t.Fatalf("HTML of %q = %q has markup of its own", src, html)
+		}
+		if a, b := strings.Fields(stdhtml.UnescapeString(bare)), strings.Fields(text); !slices.Equal(a, b) {
+			t.Fatalf("HTML of %q = %q does not say what Text %q says", src, html, text)
+		}
+		values := map[string]string{}
+		for _, n := range tpl.Placeholders() {
+			values[n] = "<V&\n>"
+		}
+		text, html = tpl.Text(values), tpl.HTML(values)
+		bare = strings.NewReplacer("<p>", " ", "</p>", " ", "<br>", " ").Replace(html)
+		if strings.Contains(bare, "<V") {
+			t.Fatalf("HTML of %q = %q prints a value unescaped", src, html)
+		}
+		if a, b := strings.Fields(stdhtml.UnescapeString(bare)), strings.Fields(text); !slices.Equal(a, b) {
+			t.Fatalf("HTML of %q = %q does not say what Text %q says", src, html, text)
 		}
 	})
 }
