@@ -1,7 +1,6 @@
 package email
 
 import (
-	"bytes"
 	"crypto"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -168,9 +167,9 @@ func (k *DKIMKey) DNSRecord() (name, value string, err error) {
 	return "", "", errors.New("email: unreachable key type")
 }
 
-// sign returns raw with a DKIM-Signature field in front, over the header
-// fields named in headers (relaxed/relaxed, SHA-256).
-func (k *DKIMKey) sign(raw []byte, headers []string) ([]byte, error) {
+// signature returns the DKIM-Signature field (with its CRLF) for raw, over
+// the header fields named in headers (relaxed/relaxed, SHA-256).
+func (k *DKIMKey) signature(raw []byte, headers []string) ([]byte, error) {
 	if err := k.Validate(); err != nil {
 		return nil, err
 	}
@@ -193,11 +192,7 @@ func (k *DKIMKey) sign(raw []byte, headers []string) ([]byte, error) {
 	if err := s.Close(); err != nil {
 		return nil, fmt.Errorf("email: DKIM: %w", err)
 	}
-	sig := s.Signature()
-	out := bytes.NewBuffer(make([]byte, 0, len(sig)+len(raw)))
-	out.WriteString(sig)
-	out.Write(raw)
-	return out.Bytes(), nil
+	return []byte(s.Signature()), nil
 }
 
 // validDNSName reports whether s is a DNS name of letters, digits, '-',

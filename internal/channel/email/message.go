@@ -73,6 +73,9 @@ var reservedHeaders = []string{
 // error that names the field (never its value).
 func Build(m Message, now time.Time, dkim *DKIMKey) ([]byte, error) {
 	var b builder
+	if dkim != nil {
+		b.headroom = sigHeadroom
+	}
 	raw, err := b.build(&m, now)
 	if err != nil {
 		return nil, err
@@ -80,13 +83,31 @@ func Build(m Message, now time.Time, dkim *DKIMKey) ([]byte, error) {
 	if dkim == nil {
 		return raw, nil
 	}
-	return dkim.sign(raw, b.signed)
+	sig, err := dkim.signature(raw, b.signed)
+	if err != nil {
+		return nil, err
+	}
+	// The signature goes in the room left in front of the message, so the
+	// message is not copied again.
+	if len(sig) <= b.headroom {
+		all := b.buf.Bytes()[:b.headroom+len(raw)]
+		start := b.headroom - len(sig)
+		copy(all[start:], sig)
+		return all[start:], nil
+	}
+	out := make([]byte, 0, len(sig)+len(raw))
+	return append(append(out, sig...), raw...), nil
 }
+
+// sigHeadroom is the room Build leaves in front of a message for its
+// DKIM-Signature field (an RSA-2048 one is about 700 bytes).
+const sigHeadroom = 1024
 
 // builder holds the state of one Build.
 type builder struct {
-	buf    bytes.Buffer
-	signed []string // header names for the DKIM h= tag
+	buf      bytes.Buffer
+	headroom int      // bytes left free at the start of buf
+	signed   []string // header names for the DKIM h= tag
 }
 
 func (b *builder) build(m *Message, now time.Time) ([]byte, error) {
@@ -137,7 +158,8 @@ func (b *builder) build(m *Message, now time.Time) ([]byte, error) {
 	}
 	slices.Sort(extra)
 
-	b.buf.Grow(2048 + len(m.Text)*11/10 + len(m.HTML)*11/10)
+	b.buf.Grow(b.headroom + 1024 + len(m.Subject)*3 + len(m.To) + len(m.From.Name)*3 + qpLen(m.Text) + qpLen(m.HTML))
+	b.buf.Write(make([]byte, b.headroom))
 	b.signed = make([]string, 0, 24+len(extra))
 	// Over-signed fields (listed twice in h=) cannot be added a second
 	// time on the way without breaking the signature.
@@ -171,7 +193,7 @@ func (b *builder) build(m *Message, now time.Time) ([]byte, error) {
 		if !bytes.HasSuffix(b.buf.Bytes(), []byte("\r\n")) {
 			b.buf.WriteString("\r\n")
 		}
-		return b.buf.Bytes(), nil
+		return b.buf.Bytes()[b.headroom:], nil
 	}
 	// "=_" never occurs in quoted-printable text, so the boundary cannot
 	// collide with the parts.
@@ -195,7 +217,19 @@ func (b *builder) build(m *Message, now time.Time) ([]byte, error) {
 	b.buf.WriteString("--")
 	b.buf.WriteString(boundary)
 	b.buf.WriteString("--\r\n")
-	return b.buf.Bytes(), nil
+	return b.buf.Bytes()[b.headroom:], nil
+}
+
+// qpLen returns about the length of s quoted-printable, part headers
+// included, so that the buffer grows once.
+func qpLen(s string) int {
+	n := len(s) + 128
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 0x80 || c == '=' || c < ' ' && c != '\n' && c != '\t' {
+			n += 2
+		}
+	}
+	return n + n/70*3
 }
 
 // qp writes s quoted-printable, line breaks as CRLF.
