@@ -14,10 +14,12 @@ import (
 
 	"avis/internal/account"
 	"avis/internal/audit"
+	"avis/internal/channel/email"
 	"avis/internal/config"
 	"avis/internal/contact"
 	"avis/internal/crmsync"
 	"avis/internal/db"
+	"avis/internal/dispatch"
 	"avis/internal/journey"
 	"avis/internal/survey"
 	"avis/internal/vault"
@@ -36,12 +38,17 @@ type app struct {
 	uploads  *contact.Uploads
 	sftp     *crmsync.Store
 	surveys  *survey.Store
+	dispatch *dispatch.Store
+	smtp     *email.SMTP
 	// keyCreated is true when this start created the master key.
 	keyCreated bool
 	keyPath    string
 }
 
 func (a *app) Close() {
+	if a.smtp != nil {
+		a.smtp.Close()
+	}
 	if a.db != nil {
 		a.db.Close()
 	}
@@ -121,6 +128,10 @@ func open(ctx context.Context, e env, c config.Config) (*app, error) {
 	a.journeys = journey.NewStore(d, a.audit)
 	a.sftp = crmsync.NewStore(d, a.vault, a.audit)
 	a.surveys = survey.NewStore(d, a.audit)
+	if err := a.openDispatch(); err != nil {
+		a.Close()
+		return nil, err
+	}
 	if a.uploads, err = contact.NewUploads(filepath.Join(c.Data, "uploads"), a.vault); err != nil {
 		a.Close()
 		return nil, err
@@ -159,4 +170,35 @@ func (a *app) tenant(ctx context.Context, slug string) (account.Tenant, error) {
 		return t, fmt.Errorf("no tenant %q: create it first with avis tenant create", slug)
 	}
 	return t, err
+}
+
+// openDispatch builds the invitation store and its ways out: the SMTP relay
+// of AVIS_SMTP_URL (none: the outbox), tenants' own relays, and the outbox
+// for everything in demo mode.
+func (a *app) openDispatch() error {
+	c := a.cfg
+	t := dispatch.Transports{From: c.MailFrom, Relay: func(u string) (dispatch.EmailTransport, error) {
+		r, err := email.ParseRelayURL(u)
+		if err != nil {
+			return nil, err
+		}
+		s, err := email.NewSMTP(r, email.Options{Logger: a.log})
+		if err != nil {
+			return nil, err
+		}
+		return dispatch.SMTPTransport{SMTP: s}, nil
+	}}
+	if c.SMTPURL != "" {
+		r, err := email.ParseRelayURL(c.SMTPURL)
+		if err != nil {
+			return fmt.Errorf("AVIS_SMTP_URL: %w", err)
+		}
+		if a.smtp, err = email.NewSMTP(r, email.Options{Logger: a.log}); err != nil {
+			return fmt.Errorf("AVIS_SMTP_URL: %w", err)
+		}
+		t.Email = dispatch.SMTPTransport{SMTP: a.smtp}
+	}
+	a.dispatch = dispatch.NewStore(a.db, a.vault, a.audit, a.contacts, a.accounts, a.log,
+		dispatch.Options{BaseURL: c.BaseURL, Transports: t, Outbox: c.Demo})
+	return nil
 }

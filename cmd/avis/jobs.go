@@ -11,6 +11,7 @@ import (
 	"avis/internal/audit"
 	"avis/internal/contact"
 	"avis/internal/crmsync"
+	"avis/internal/dispatch"
 )
 
 // purgeArgs is the periodic clean-up of expired sessions and old login
@@ -32,6 +33,7 @@ func registerWorkers(ws *river.Workers, a *app) {
 	river.AddWorker(ws, &purgeWorker{a: a})
 	river.AddWorker(ws, &contact.ImportWorker{Store: a.contacts, Uploads: a.uploads, TempDir: a.tempDir()})
 	crmsync.AddWorkers(ws, a.sftp, sftpImporter{a})
+	dispatch.AddWorkers(ws, a.dispatch)
 }
 
 // sftpImporter hands the files of an SFTP drop to the import engine.
@@ -47,10 +49,10 @@ func (i sftpImporter) ImportFile(ctx context.Context, tenantID, source, fileName
 }
 
 func periodicJobs() []*river.PeriodicJob {
-	return []*river.PeriodicJob{
+	return append(dispatch.PeriodicJobs(),
 		crmsync.SchedulePeriodicJob(),
 		river.NewPeriodicJob(river.PeriodicInterval(time.Hour), func() (river.JobArgs, *river.InsertOpts) {
 			return purgeArgs{}, nil
 		}, &river.PeriodicJobOpts{RunOnStart: true}),
-	}
+	)
 }

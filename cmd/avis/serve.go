@@ -48,6 +48,7 @@ func serve(ctx context.Context, e env, args []string) error {
 		return fmt.Errorf("job queue: %w", err)
 	}
 	reg.MustRegister(q.Collector())
+	a.dispatch.Queue = q
 
 	if c.Demo {
 		login, err := demo.Seed(ctx, a.accounts, a.contacts, 300)
@@ -69,7 +70,7 @@ func serve(ctx context.Context, e env, args []string) error {
 	}
 
 	srv, err := web.New(web.Deps{Config: c, Log: log, DB: a.db, Accounts: a.accounts, Audit: a.audit,
-		Contacts: a.contacts, Journeys: a.journeys, Uploads: a.uploads, SFTP: a.sftp, Surveys: a.surveys, Jobs: q, Registry: reg, Version: versionString(), OpsOnly: c.Role == "worker"})
+		Contacts: a.contacts, Journeys: a.journeys, Uploads: a.uploads, SFTP: a.sftp, Surveys: a.surveys, Dispatch: a.dispatch, Jobs: q, Registry: reg, Version: versionString(), OpsOnly: c.Role == "worker"})
 	if err != nil {
 		return err
 	}

@@ -159,3 +159,11 @@ func (t SenderTransport) Deliver(ctx context.Context, env email.Envelope, raw []
 	}
 	return t.Sender.Send(ctx, env, raw)
 }
+
+// SMTPTransport delivers through an SMTP relay with a pool of connections.
+type SMTPTransport struct{ SMTP *email.SMTP }
+
+// Deliver implements EmailTransport.
+func (t SMTPTransport) Deliver(ctx context.Context, env email.Envelope, raw []byte, commit func() error) error {
+	return SenderTransport{t.SMTP}.Deliver(ctx, env, raw, commit)
+}
