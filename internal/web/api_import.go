@@ -211,6 +211,10 @@ type apiEventResult struct {
 	TouchpointID string `json:"touchpoint_id,omitempty"`
 	ContactID    string `json:"contact_id,omitempty"`
 	Reason       string `json:"reason,omitempty"`
+	// Invitation is what the step's rule did with the event, when it has
+	// one: the invitation's id and status (scheduled, capped, …).
+	InvitationID     string `json:"invitation_id,omitempty"`
+	InvitationStatus string `json:"invitation_status,omitempty"`
 }
 
 // decodeEvents reads one event object or an array of at most maxAPIBatch.
@@ -342,7 +346,10 @@ func (s *Server) apiEventsCreate(w http.ResponseWriter, r *http.Request, k accou
 			}
 		}
 	}
+	var fresh []journey.Touchpoint
+	var freshItem []int
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		fresh, freshItem = fresh[:0], freshItem[:0]
 		for i, ev := range evs {
 			if results[i].Status == "rejected" {
 				continue
@@ -360,7 +367,20 @@ func (s *Server) apiEventsCreate(w http.ResponseWriter, r *http.Request, k accou
 			results[i].Status = "created"
 			if !created {
 				results[i].Status = "duplicate"
+				continue
 			}
+			fresh = append(fresh, tp)
+			freshItem = append(freshItem, i)
+		}
+		if len(fresh) == 0 || s.Dispatch == nil {
+			return nil
+		}
+		sched, err := s.Dispatch.Schedule(ctx, tx, k.TenantID, fresh)
+		if err != nil {
+			return err
+		}
+		for j, sc := range sched {
+			results[freshItem[j]].InvitationID, results[freshItem[j]].InvitationStatus = sc.InvitationID, sc.Status
 		}
 		return nil
 	})

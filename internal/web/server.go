@@ -20,6 +20,7 @@ import (
 	"avis/internal/contact"
 	"avis/internal/crmsync"
 	"avis/internal/db"
+	"avis/internal/dispatch"
 	"avis/internal/i18n"
 	"avis/internal/journey"
 	"avis/internal/survey"
@@ -42,8 +43,10 @@ type Deps struct {
 	Journeys *journey.Store
 	Uploads  *contact.Uploads
 	SFTP     *crmsync.Store
-	// Surveys holds survey definitions.
-	Surveys *survey.Store
+	// Surveys holds survey definitions; Dispatch rules, invitations,
+	// messaging settings and the outbox.
+	Surveys  *survey.Store
+	Dispatch *dispatch.Store
 	// Jobs enqueues background work (imports of uploads).
 	Jobs contact.Enqueuer
 	// Registry collects the metrics that /metrics shows.
@@ -174,6 +177,7 @@ func (s *Server) routes() http.Handler {
 
 	// REST API.
 	s.surveyRoutes(mux)
+	s.dispatchRoutes(mux)
 	mux.HandleFunc("GET /api/v1/openapi.json", s.openAPI)
 	mux.Handle("GET /api/v1/me", s.api(s.apiMe, ""))
 	mux.Handle("GET /api/v1/contacts", s.api(s.apiContacts, "contacts:read"))

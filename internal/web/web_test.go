@@ -26,6 +26,7 @@ import (
 	"avis/internal/crmsync"
 	"avis/internal/db"
 	"avis/internal/db/dbtest"
+	"avis/internal/dispatch"
 	"avis/internal/jobs"
 	"avis/internal/journey"
 	"avis/internal/survey"
@@ -61,6 +62,7 @@ type env struct {
 	uploads  *contact.Uploads
 	sftp     *crmsync.Store
 	surveys  *survey.Store
+	dispatch *dispatch.Store
 	jobs     *jobs.Queue
 	audit    *audit.Log
 	srv      *httptest.Server
@@ -106,9 +108,12 @@ func newEnvWith(t *testing.T, change func(*config.Config)) *env {
 	ws := river.NewWorkers()
 	river.AddWorker(ws, &contact.ImportWorker{Store: e.contacts, Uploads: e.uploads, TempDir: tmp})
 	crmsync.AddWorkers(ws, e.sftp, sftpImporter{e.contacts, tmp})
+	e.dispatch = dispatch.NewStore(e.db, v, e.audit, e.contacts, e.accounts, log, dispatch.Options{BaseURL: cfg.BaseURL})
+	dispatch.AddWorkers(ws, e.dispatch)
 	if e.jobs, err = jobs.New(e.db, log, ws, jobs.Options{Work: true, PollInterval: 50 * time.Millisecond}); err != nil {
 		t.Fatal(err)
 	}
+	e.dispatch.Queue = e.jobs
 	if err := e.jobs.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +126,7 @@ func newEnvWith(t *testing.T, change func(*config.Config)) *env {
 	})
 	srv, err := web.New(web.Deps{Config: cfg, Log: log, DB: e.db,
 		Accounts: e.accounts, Audit: e.audit, Contacts: e.contacts, Journeys: e.journeys,
-		Uploads: e.uploads, SFTP: e.sftp, Surveys: e.surveys, Jobs: e.jobs, Registry: prometheus.NewRegistry(), Version: "test"})
+		Uploads: e.uploads, SFTP: e.sftp, Surveys: e.surveys, Dispatch: e.dispatch, Jobs: e.jobs, Registry: prometheus.NewRegistry(), Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
