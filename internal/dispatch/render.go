@@ -190,8 +190,13 @@ func (rc *renderCtx) renderEmail() (Message, error) {
 	text.WriteString(ch.Privacy + " : " + privacy + "\n" + ch.MyData + " : " + mydata + "\n" + ch.Unsubscribe + " : " + unsub + "\n")
 	m := email.Message{
 		From: rc.snd.from, ReplyTo: rc.snd.replyTo, To: rc.rcpt.Email, Subject: subject, Text: text.String(), HTML: html,
-		ListUnsubscribeURL: unsub, MessageID: fmt.Sprintf("<%s.%d@%s>", rc.inv.ID, rc.reminder, rc.snd.messageIDDomain()),
+		MessageID: fmt.Sprintf("<%s.%d@%s>", rc.inv.ID, rc.reminder, rc.snd.messageIDDomain()),
 		Headers: map[string]string{"X-Avis-Invitation": rc.inv.ID},
+	}
+	// RFC 8058 wants https: on a plain-http avis (a laptop, the demo) the
+	// header carries only the mailto form, and the footer link remains.
+	if strings.HasPrefix(unsub, "https://") {
+		m.ListUnsubscribeURL = unsub
 	}
 	if rc.snd.replyTo != "" {
 		m.ListUnsubscribeMailto = "mailto:" + rc.snd.replyTo + "?subject=" + url.PathEscape("unsubscribe "+rc.token)

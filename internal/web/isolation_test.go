@@ -11,6 +11,8 @@ import (
 	"avis/internal/audit"
 	"avis/internal/contact"
 	"avis/internal/crmsync"
+	"avis/internal/db"
+	"avis/internal/dispatch"
 	"avis/internal/journey"
 	"avis/internal/web"
 )
@@ -60,6 +62,17 @@ func TestTenantIsolation(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Beta's step rule test message, in beta's outbox.
+	bStep := bJourney.Steps[0].ID
+	if _, err := e.dispatch.TestSend(ctx, audit.System("test"), beta.ID, dispatch.DefaultRule(bStep, db.NewID()), "beta.customer@example.org"); err != nil {
+		t.Fatal(err)
+	}
+	bOutbox, err := e.dispatch.Outbox(ctx, beta.ID, "", 1)
+	if err != nil || len(bOutbox) != 1 {
+		t.Fatalf("beta outbox: %v %v", bOutbox, err)
+	}
+	unknownToken := strings.Repeat("x", 22)
+
 	a := e.loggedIn("alpha-owner@example.com")
 	tok := a.csrf("/")
 	cases := []struct {
@@ -81,6 +94,16 @@ func TestTenantIsolation(t *testing.T) {
 		{"POST /journeys/{id}/steps", "POST", "/journeys/" + bJourney.ID + "/steps", url.Values{"csrf": {tok}, "key": {"alpha-step"}, "name": {"Alpha"}}, ""},
 		{"POST /sftp/{id}/delete", "POST", "/sftp/" + bSource.ID + "/delete", url.Values{"csrf": {tok}}, ""},
 		{"POST /sftp/{id}/fetch", "POST", "/sftp/" + bSource.ID + "/fetch", url.Values{"csrf": {tok}}, ""},
+		{"GET /steps/{id}/rule", "GET", "/steps/" + bStep + "/rule", nil, ""},
+		{"POST /steps/{id}/rule", "POST", "/steps/" + bStep + "/rule", url.Values{"csrf": {tok}, "survey": {db.NewID()}, "channels": {"email"}}, ""},
+		{"POST /steps/{id}/rule/preview", "POST", "/steps/" + bStep + "/rule/preview", url.Values{"csrf": {tok}, "contact": {bc.ID}}, ""},
+		{"POST /steps/{id}/rule/test", "POST", "/steps/" + bStep + "/rule/test", url.Values{"csrf": {tok}, "to": {"x@example.org"}}, ""},
+		{"GET /outbox/{id}", "GET", "/outbox/" + bOutbox[0].ID, nil, ""},
+		{"GET /outbox/{id}/html", "GET", "/outbox/" + bOutbox[0].ID + "/html", nil, ""},
+		// Link tokens are credentials of their own, not tenant objects: an
+		// unknown one is a 404 for everyone.
+		{"GET /u/{token}", "GET", "/u/" + unknownToken, nil, ""},
+		{"POST /u/{token}", "POST", "/u/" + unknownToken, url.Values{"List-Unsubscribe": {"One-Click"}}, ""},
 	}
 	covered := map[string]bool{}
 	for _, c := range cases {
