@@ -45,7 +45,7 @@ func Load() (*Catalogs, error) {
 		}
 		// A language's catalogue is catalog/<lang>.json plus any
 		// catalog/<lang>.<area>.json, so that areas of the UI keep their
-		// own files. A message in two files is a defect.
+		// own files. A message in two files must have the same translation.
 		files, err := fs.Glob(catalogFS, "catalog/"+l+".*json")
 		if err != nil || len(files) == 0 {
 			return nil, fmt.Errorf("i18n: catalogue %s: no file", l)
@@ -61,8 +61,8 @@ func Load() (*Catalogs, error) {
 				return nil, fmt.Errorf("i18n: catalogue %s: %w", f, err)
 			}
 			for k, v := range part {
-				if _, dup := cat[k]; dup {
-					return nil, fmt.Errorf("i18n: catalogue %s: %q is also in another file of %s", f, k, l)
+				if prev, dup := cat[k]; dup && prev != v {
+					return nil, fmt.Errorf("i18n: catalogue %s: %q is translated differently in another file of %s", f, k, l)
 				}
 				cat[k] = v
 			}
