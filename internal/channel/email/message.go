@@ -173,6 +173,9 @@ func (b *builder) build(m *Message, now time.Time) ([]byte, error) {
 		b.header("List-Unsubscribe", unsub, 2)
 		if m.ListUnsubscribeURL != "" {
 			b.header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click", 2)
+		} else {
+			// One-click needs an https URL; signed absent all the same.
+			b.signed = append(b.signed, "List-Unsubscribe-Post", "List-Unsubscribe-Post")
 		}
 	} else {
 		// Nobody may add them later either.
@@ -292,8 +295,31 @@ func formatMailbox(field, name, addr string) (string, error) {
 	if err := checkAddress(field, addr); err != nil {
 		return "", err
 	}
-	a := mail.Address{Name: strings.TrimSpace(name), Address: addr}
-	return a.String(), nil
+	name = strings.TrimSpace(name)
+	if isASCII(name) {
+		// A quoted-string where needed.
+		return (&mail.Address{Name: name, Address: addr}).String(), nil
+	}
+	angle := (&mail.Address{Address: addr}).String()
+	// RFC 2047 §5(3): in a phrase, a Q-encoded word may only hold letters,
+	// digits and !*+-/ (net/mail's own String lets a '\' through).
+	enc := mime.QEncoding
+	if strings.ContainsFunc(name, func(r rune) bool {
+		return r < 0x80 && !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(" !*+-/", r))
+	}) {
+		enc = mime.BEncoding
+	}
+	return enc.Encode("utf-8", name) + " " + angle, nil
+}
+
+// isASCII reports whether s is all ASCII.
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // formatAddressField reads "address" or "Name <address>" for the named field.

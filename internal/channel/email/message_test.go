@@ -454,16 +454,18 @@ func FuzzBuild(f *testing.F) {
 			ListUnsubscribeURL: unsubURL, ListUnsubscribeMailto: mailto, MessageID: msgID,
 			Headers: map[string]string{hName: hValue},
 		}
-		raw, err := Build(m, testNow, nil)
+		_, edKey, lookup := testKeys(t)
+		raw, err := Build(m, testNow, edKey)
 		if err != nil {
 			return
 		}
 		checkCRLF(t, raw)
+		verifyDKIM(t, raw, edKey, lookup, "From", "To", "Subject", "Date", "Message-ID", "List-Unsubscribe", "List-Unsubscribe-Post")
 		msg, err := mail.ReadMessage(bytes.NewReader(raw))
 		if err != nil {
 			t.Fatalf("built a message net/mail cannot read: %v\n%s", err, raw)
 		}
-		allowed := map[string]bool{"From": true, "To": true, "Subject": true, "Date": true, "Message-Id": true,
+		allowed := map[string]bool{"Dkim-Signature": true, "From": true, "To": true, "Subject": true, "Date": true, "Message-Id": true,
 			"Mime-Version": true, "Content-Type": true, "Content-Transfer-Encoding": html == "",
 			"Reply-To": replyTo != "", "List-Unsubscribe": unsubURL != "" || mailto != "",
 			"List-Unsubscribe-Post": unsubURL != ""}

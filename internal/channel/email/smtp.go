@@ -261,6 +261,10 @@ func (s *SMTP) transact(ctx context.Context, c *conn, env Envelope, raw []byte) 
 func (s *SMTP) get(ctx context.Context) (c *conn, reused bool, err error) {
 	now := time.Now()
 	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil, false, &SendError{Stage: StageConnect, Msg: "the sender is closed", Err: ErrClosed}
+	}
 	for len(s.idle) > 0 {
 		c = s.idle[len(s.idle)-1]
 		s.idle = s.idle[:len(s.idle)-1]

@@ -32,6 +32,7 @@ type received struct {
 // sessions and logins. Its hooks make the server misbehave on purpose.
 type testBackend struct {
 	user, pass string // AUTH required when user is set
+	loginOnly  bool   // offer AUTH LOGIN only
 
 	// rcpt, if set, answers RCPT TO.
 	rcpt func(to string) error
@@ -84,10 +85,15 @@ type testSession struct {
 	from, to string
 }
 
-func (s *testSession) AuthMechanisms() []string { return []string{sasl.Plain} }
+func (s *testSession) AuthMechanisms() []string {
+	if s.be.loginOnly {
+		return []string{sasl.Login}
+	}
+	return []string{sasl.Plain}
+}
 
 func (s *testSession) Auth(mech string) (sasl.Server, error) {
-	return sasl.NewPlainServer(func(identity, username, password string) error {
+	check := func(username, password string) error {
 		s.be.mu.Lock()
 		s.be.logins++
 		s.be.mu.Unlock()
@@ -96,7 +102,36 @@ func (s *testSession) Auth(mech string) (sasl.Server, error) {
 		}
 		s.authed = true
 		return nil
-	}), nil
+	}
+	if mech == sasl.Login {
+		return &loginServer{check: check}, nil
+	}
+	return sasl.NewPlainServer(func(_, username, password string) error { return check(username, password) }), nil
+}
+
+// loginServer is the server side of AUTH LOGIN, which go-sasl lacks.
+type loginServer struct {
+	check    func(user, pass string) error
+	step     int
+	username string
+}
+
+func (l *loginServer) Next(response []byte) (challenge []byte, done bool, err error) {
+	l.step++
+	switch l.step {
+	case 1:
+		if response != nil { // initial response is the user name
+			l.username = string(response)
+			l.step++
+			return []byte("Password:"), false, nil
+		}
+		return []byte("Username:"), false, nil
+	case 2:
+		l.username = string(response)
+		return []byte("Password:"), false, nil
+	default:
+		return nil, true, l.check(l.username, string(response))
+	}
 }
 
 func (s *testSession) Mail(from string, _ *smtp.MailOptions) error {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/mail"
 	"strings"
 	"sync"
@@ -63,12 +64,16 @@ func TestSendModes(t *testing.T) {
 		{name: "starttls", mode: TLSStartTLS},
 		{name: "starttls with auth plain", mode: TLSStartTLS, user: "avis", userinfo: "avis:s3cr%40t"},
 		{name: "implicit tls with auth", mode: TLSImplicit, user: "avis", userinfo: "avis:s3cr%40t"},
+		{name: "starttls with auth login", mode: TLSStartTLS, user: "avis", userinfo: "avis:s3cr%40t", params: "login"},
 		{name: "starttls insecure_skip_verify on localhost", mode: TLSStartTLS, params: "insecure_skip_verify=1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			be := &testBackend{user: tt.user, pass: "s3cr@t"}
+			be := &testBackend{user: tt.user, pass: "s3cr@t", loginOnly: tt.params == "login"}
+			if tt.params == "login" {
+				tt.params = ""
+			}
 			ts := startServer(t, be, tt.mode)
 			opts := Options{}
 			if tt.params != "" {
@@ -415,6 +420,45 @@ func TestSendContextDeadline(t *testing.T) {
 	}
 	if s.Idle() != 0 {
 		t.Fatal("a connection in an unknown state went back to the pool")
+	}
+}
+
+// TestSendDialDeadline checks a relay that accepts the connection but never
+// greets does not hold Send past its context's deadline.
+func TestSendDialDeadline(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	r, err := ParseRelayURL("smtp://" + l.Addr().String() + "?tls=none")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewSMTP(r, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err = s.Send(ctx, testEnv, buildSample(t))
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("Send took %s past a 200 ms deadline", d)
+	}
+	if se := sendError(t, err); !se.Temporary || se.Stage != StageConnect || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("%+v", se)
 	}
 }
 
