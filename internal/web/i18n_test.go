@@ -1,6 +1,7 @@
 package web
 
 import (
+	"avis/internal/dispatch"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -50,6 +51,14 @@ func messages(t *testing.T) []string {
 	}
 	for _, n := range roleNames {
 		set[n] = true
+	}
+	// Invitation statuses, weekdays and send windows are translated from
+	// values, not literals.
+	for _, st := range dispatch.Statuses {
+		set[st] = true
+	}
+	for _, d := range []string{"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Email send window", "SMS send window"} {
+		set[d] = true
 	}
 	for _, pe := range []*PublicError{errNotFound, errCSRF, errForbidden, errTooLarge, publicError(nil)} {
 		set[pe.Message] = true
