@@ -1,6 +1,7 @@
 package main
 
 import (
+	"avis/internal/audit"
 	"context"
 	"errors"
 	"fmt"
@@ -57,6 +58,9 @@ func serve(ctx context.Context, e env, args []string) error {
 		}
 		file := filepath.Join(c.Data, "demo-login.txt")
 		if login.Created {
+			if err := seedDemoFlow(ctx, a); err != nil {
+				return err
+			}
 			if err := os.WriteFile(file, []byte(login.Email+"\n"+login.Password+"\n"), 0o600); err != nil {
 				return fmt.Errorf("demo: save login: %w", err)
 			}
@@ -129,4 +133,26 @@ func orUnknown(s string) string {
 		return "(shown at the first start only)"
 	}
 	return s
+}
+
+// seedDemoFlow gives the demo tenant a journey, a survey, an invitation rule
+// and 25 delivery events, so that the outbox shows invitations at once.
+func seedDemoFlow(ctx context.Context, a *app) error {
+	t, err := a.accounts.TenantBySlug(ctx, demo.Slug)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	flow, err := demo.SeedFlow(ctx, a.journeys, a.surveys, a.dispatch, t.ID, demo.FlowOptions{AnyHour: true, Reminders: 1})
+	if err != nil {
+		return err
+	}
+	page, err := a.contacts.List(ctx, audit.System("demo"), t.ID, "", 25)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	ids := make([]string, len(page.Contacts))
+	for i, c := range page.Contacts {
+		ids[i] = c.ID
+	}
+	return demo.Events(ctx, a.db, a.journeys, a.dispatch, t.ID, flow.StepKey, ids, time.Now().Add(-time.Hour))
 }
