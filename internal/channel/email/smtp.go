@@ -82,6 +82,7 @@ type conn struct {
 	maxSize  int      // the relay's SIZE, 0 if none
 	lastUsed time.Time
 	used     bool // a transaction ran on it: RSET before the next
+	poisoned bool // the context's cancellation may still move its deadline
 }
 
 var _ Sender = (*SMTP)(nil)
@@ -187,11 +188,15 @@ func (s *SMTP) Send(ctx context.Context, env Envelope, raw []byte) error {
 		}
 		handedOver, stage, err := s.transact(ctx, c, env, raw)
 		if err == nil {
-			s.put(c)
+			if c.poisoned {
+				s.discard(c)
+			} else {
+				s.put(c)
+			}
 			return nil
 		}
 		se := classify(ctx, stage, err)
-		if keepable(err) && ctx.Err() == nil {
+		if keepable(err) && !c.poisoned && ctx.Err() == nil {
 			s.put(c)
 		} else {
 			s.discard(c)
@@ -229,7 +234,13 @@ func (s *SMTP) transact(ctx context.Context, c *conn, env Envelope, raw []byte) 
 	}
 	_ = c.raw.SetDeadline(deadline)
 	stop := context.AfterFunc(ctx, func() { _ = c.raw.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
+	defer func() {
+		if !stop() {
+			// The cancellation ran, or is running: the connection's
+			// deadline is not ours to trust any more.
+			c.poisoned = true
+		}
+	}()
 
 	if c.used {
 		if err := c.c.Reset(); err != nil {
@@ -380,6 +391,10 @@ func (s *SMTP) dial(ctx context.Context) (*conn, error) {
 		if err := c.Auth(auth); err != nil {
 			return fail(StageAuth, err)
 		}
+	}
+	if !stop() {
+		_ = raw.Close()
+		return nil, classify(ctx, StageConnect, context.Cause(ctx))
 	}
 	_ = raw.SetDeadline(time.Time{})
 	cn := &conn{c: c, raw: raw}
