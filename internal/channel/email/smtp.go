@@ -259,7 +259,7 @@ func (s *SMTP) transact(ctx context.Context, c *conn, env Envelope, raw []byte) 
 		return false, StageData, err
 	}
 	if _, err := w.Write(raw); err != nil {
-		_ = w.Close()
+		// The connection is broken: no final dot, it is dropped.
 		return true, StageData, err
 	}
 	if err := w.Close(); err != nil {

@@ -590,3 +590,28 @@ func TestScrub(t *testing.T) {
 		t.Fatalf("parseReply: %q %q", enh, text)
 	}
 }
+
+// TestSendOverSize checks a message over the relay's SIZE is refused before
+// it is sent, as a permanent error, and the connection stays usable.
+func TestSendOverSize(t *testing.T) {
+	t.Parallel()
+	be := &testBackend{}
+	ts := startServer(t, be, TLSNone) // SIZE 1 MiB
+	s := ts.newSender(t, ts.relayURL(TLSNone, "", "pool=1"), Options{})
+	m := sampleMessage()
+	m.HTML = strings.Repeat("<p>Bonjour</p>\n", 80000)
+	big, err := Build(m, testNow, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	se := sendError(t, s.Send(context.Background(), testEnv, big))
+	if se.Temporary || se.HardBounce || se.Code != 552 || se.Stage != StageSize {
+		t.Fatalf("%+v", se)
+	}
+	if err := s.Send(context.Background(), testEnv, buildSample(t)); err != nil {
+		t.Fatal(err)
+	}
+	if sessions, _, msgs := be.counts(); sessions != 1 || msgs != 1 {
+		t.Fatalf("%d connections, %d messages", sessions, msgs)
+	}
+}
