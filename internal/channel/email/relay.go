@@ -3,6 +3,7 @@ package email
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"net"
 	"net/url"
@@ -40,9 +41,11 @@ type Relay struct {
 	Host string
 	// Port is the TCP port: 587, 465 or 25 by default, after TLS.
 	Port int
-	// Username and Password are the AUTH credentials; both empty means no
-	// AUTH.
-	Username, Password string
+	// Username is the AUTH user; empty means no AUTH.
+	Username string
+	// Password is the AUTH password. It is never printed: String, %v,
+	// %#v, slog and encoding/json all leave it out.
+	Password string `json:"-"`
 	// TLS is how the connection is protected.
 	TLS TLSMode
 	// HELO is the name avis gives in EHLO; empty means the machine's host
@@ -65,6 +68,9 @@ func (r Relay) Addr() string { return net.JoinHostPort(r.Host, strconv.Itoa(r.Po
 // String returns the relay as a URL with the password redacted, fit for
 // logs and the admin UI.
 func (r Relay) String() string { return r.url(true) }
+
+// LogValue makes slog print the redacted URL.
+func (r Relay) LogValue() slog.Value { return slog.StringValue(r.url(true)) }
 
 // GoString redacts the password from %#v too.
 func (r Relay) GoString() string { return "email.Relay(" + r.url(true) + ")" }

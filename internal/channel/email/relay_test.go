@@ -1,7 +1,10 @@
 package email
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 )
@@ -117,6 +120,12 @@ func TestRelayString(t *testing.T) {
 	}
 	if s := fmtV(r); strings.Contains(s, "secret") {
 		t.Fatalf("%%v shows the password: %s", s)
+	}
+	var logged bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("relay", "relay", r, "any", any(r))
+	j, _ := json.Marshal(r)
+	if strings.Contains(logged.String(), "secret") || strings.Contains(string(j), "secret") {
+		t.Fatalf("slog or JSON shows the password: %s %s", logged.String(), j)
 	}
 	back, err := ParseRelayURL(r.url(false))
 	if err != nil || back != r {
