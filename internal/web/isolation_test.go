@@ -73,6 +73,16 @@ func TestTenantIsolation(t *testing.T) {
 	}
 	unknownToken := strings.Repeat("x", 22)
 
+	// Beta's survey, and an alpha key that may read and write surveys.
+	bSurvey, err := e.surveys.Create(ctx, audit.System("test"), beta.ID, surveyFixture("Beta survey"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	alphaSurveyKey, _, err := e.accounts.CreateAPIKey(ctx, audit.System("test"), mustTenant(t, e, "alpha"), "alpha surveys", []string{"surveys:read", "surveys:write"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	a := e.loggedIn("alpha-owner@example.com")
 	tok := a.csrf("/")
 	cases := []struct {
@@ -100,6 +110,19 @@ func TestTenantIsolation(t *testing.T) {
 		{"POST /steps/{id}/rule/test", "POST", "/steps/" + bStep + "/rule/test", url.Values{"csrf": {tok}, "to": {"x@example.org"}}, ""},
 		{"GET /outbox/{id}", "GET", "/outbox/" + bOutbox[0].ID, nil, ""},
 		{"GET /outbox/{id}/html", "GET", "/outbox/" + bOutbox[0].ID + "/html", nil, ""},
+		{"GET /surveys/{id}", "GET", "/surveys/" + bSurvey.ID, nil, ""},
+		{"GET /surveys/{id}/export.json", "GET", "/surveys/" + bSurvey.ID + "/export.json", nil, ""},
+		{"POST /surveys/{id}/status", "POST", "/surveys/" + bSurvey.ID + "/status", url.Values{"csrf": {tok}, "status": {"active"}}, ""},
+		{"POST /surveys/{id}/settings", "POST", "/surveys/" + bSurvey.ID + "/settings", url.Values{"csrf": {tok}, "name": {"Alpha"}, "default_language": {"fr"}, "languages": {"fr"}}, ""},
+		{"POST /surveys/{id}/questions", "POST", "/surveys/" + bSurvey.ID + "/questions", url.Values{"csrf": {tok}, "page": {"1"}, "type": {"text"}, "text": {"Alpha ?"}}, ""},
+		{"GET /surveys/{id}/questions/{qid}", "GET", "/surveys/" + bSurvey.ID + "/questions/nps", nil, ""},
+		{"POST /surveys/{id}/questions/{qid}", "POST", "/surveys/" + bSurvey.ID + "/questions/nps", url.Values{"csrf": {tok}, "id": {"nps"}, "type": {"nps"}, "text_fr": {"Alpha ?"}}, ""},
+		{"POST /surveys/{id}/questions/{qid}/move", "POST", "/surveys/" + bSurvey.ID + "/questions/comment/move", url.Values{"csrf": {tok}, "direction": {"up"}}, ""},
+		{"POST /surveys/{id}/questions/{qid}/delete", "POST", "/surveys/" + bSurvey.ID + "/questions/comment/delete", url.Values{"csrf": {tok}}, ""},
+		{"GET /api/v1/surveys/{id}", "GET", "/api/v1/surveys/" + bSurvey.ID, nil, alphaSurveyKey},
+		{"PUT /api/v1/surveys/{id}", "PUT", "/api/v1/surveys/" + bSurvey.ID, nil, alphaSurveyKey},
+		{"GET /api/v1/surveys/{id}/versions", "GET", "/api/v1/surveys/" + bSurvey.ID + "/versions", nil, alphaSurveyKey},
+		{"GET /api/v1/surveys/{id}/versions/{version}", "GET", "/api/v1/surveys/" + bSurvey.ID + "/versions/1", nil, alphaSurveyKey},
 		// Link tokens are credentials of their own, not tenant objects: an
 		// unknown one is a 404 for everyone.
 		{"GET /u/{token}", "GET", "/u/" + unknownToken, nil, ""},
@@ -129,6 +152,9 @@ func TestTenantIsolation(t *testing.T) {
 		}
 	}
 	// Nothing of beta's changed.
+	if sv, err := e.surveys.Get(ctx, beta.ID, bSurvey.ID); err != nil || sv.CurrentVersion != 1 || sv.Status != "draft" || sv.Name != "Beta survey" {
+		t.Errorf("beta's survey changed: %+v, %v", sv, err)
+	}
 	if _, err := e.contacts.Get(ctx, audit.System("test"), beta.ID, bc.ID); err != nil {
 		t.Errorf("beta's contact: %v", err)
 	}
