@@ -101,7 +101,14 @@ func flowPages(t *testing.T, e *env) []adminPage {
 		HostKeyFingerprint: "SHA256:" + strings.Repeat("A", 43)}); err != nil {
 		t.Fatal(err)
 	}
+	sv, err := e.surveys.Create(ctx, audit.System("test"), tn.ID, surveyFixture("Après livraison"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	return []adminPage{
+		{"surveys", "/surveys", "Surveys", false},
+		{"survey", "/surveys/" + sv.ID, "Après livraison", true},
+		{"survey-question", "/surveys/" + sv.ID + "/questions/topics", "topics", true},
 		{"imports", "/imports", "Imports", false},
 		{"import", "/imports/" + rep.ImportID, "clients.csv", true},
 		{"preview", "/uploads/" + up + "?name=clients.csv", "Check the columns", false},
