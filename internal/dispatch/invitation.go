@@ -160,8 +160,13 @@ func (s *Store) Schedule(ctx context.Context, tx *sql.Tx, tenantID string, tps [
 		res.InvitationID, res.Status, res.Reason, res.DueAt = id, status, reason, db.Time(due)
 		out = append(out, res)
 		if id == inv.ID && status == StatusScheduled {
-			jobs = append(jobs, river.InsertManyParams{Args: SendArgs{TenantID: tenantID, InvitationID: id},
-				InsertOpts: &river.InsertOpts{ScheduledAt: inv.DueAt}})
+			// A job due now is inserted available: a scheduled one waits
+			// for River's scheduler, which runs every few seconds.
+			opts := &river.InsertOpts{}
+			if inv.DueAt.After(time.Now()) {
+				opts.ScheduledAt = inv.DueAt
+			}
+			jobs = append(jobs, river.InsertManyParams{Args: SendArgs{TenantID: tenantID, InvitationID: id}, InsertOpts: opts})
 		}
 	}
 	if len(jobs) > 0 {

@@ -165,5 +165,5 @@ type SMTPTransport struct{ SMTP *email.SMTP }
 
 // Deliver implements EmailTransport.
 func (t SMTPTransport) Deliver(ctx context.Context, env email.Envelope, raw []byte, commit func() error) error {
-	return SenderTransport{t.SMTP}.Deliver(ctx, env, raw, commit)
+	return t.SMTP.SendCommit(ctx, env, raw, commit)
 }

@@ -59,6 +59,9 @@ const (
 	DefaultPollInterval    = 100 * time.Millisecond
 )
 
+// fetchCooldown is the shortest time between two fetches of jobs.
+const fetchCooldown = 5 * time.Millisecond
+
 // Options tune New.
 type Options struct {
 	// Work is false for role "web": the Queue only inserts jobs and works
@@ -129,10 +132,13 @@ func New(d *db.DB, log *slog.Logger, workers *river.Workers, o Options) (*Queue,
 		// would poll the single writer connection once more: poll for jobs.
 		PollOnly:          true,
 		FetchPollInterval: o.PollInterval,
-		FetchCooldown:     min(o.PollInterval, river.FetchCooldownDefault),
-		SoftStopTimeout:   o.ShutdownTimeout,
-		Middleware:        []rivertype.Middleware{&argsGuard{}, m.runs},
-		Workers:           workers,
+		// The cooldown bounds throughput while the queue is busy: each
+		// fetch fills the free worker slots, at most once per cooldown.
+		// River's 100 ms would cap a sending run at Workers×10 jobs/s.
+		FetchCooldown:   min(o.PollInterval, fetchCooldown),
+		SoftStopTimeout: o.ShutdownTimeout,
+		Middleware:      []rivertype.Middleware{&argsGuard{}, m.runs},
+		Workers:         workers,
 	}
 	if o.Work {
 		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: o.Workers}}

@@ -149,6 +149,23 @@ func NewSMTP(relay Relay, opts Options) (*SMTP, error) {
 // after DATA started, a failure is a temporary error and the caller
 // retries (the relay may, rarely, have accepted the message).
 func (s *SMTP) Send(ctx context.Context, env Envelope, raw []byte) error {
+	return s.SendCommit(ctx, env, raw, nil)
+}
+
+// commitError carries the error of a SendCommit commit function.
+type commitError struct{ err error }
+
+func (e *commitError) Error() string { return e.err.Error() }
+func (e *commitError) Unwrap() error { return e.err }
+
+// SendCommit is Send with a commit step: once the whole message is written
+// after DATA, and before the final dot that makes the relay take it,
+// commit runs (the caller records the message as sent). When commit fails,
+// the dot is never sent: the connection is dropped, the relay discards the
+// message, and SendCommit returns commit's error as it is. A crash before
+// commit returns leaves no message at the relay; only one in the instant
+// between commit and the dot can lose it. Use it to send exactly once.
+func (s *SMTP) SendCommit(ctx context.Context, env Envelope, raw []byte, commit func() error) error {
 	if err := checkEnvelope(env); err != nil {
 		return err
 	}
@@ -186,7 +203,12 @@ func (s *SMTP) Send(ctx context.Context, env Envelope, raw []byte) error {
 			return &SendError{Stage: StageSize, Code: 552, EnhancedCode: "5.3.4",
 				Msg: "the message (" + strconv.Itoa(len(raw)) + " bytes) is over the relay's limit of " + strconv.Itoa(c.maxSize) + " bytes"}
 		}
-		handedOver, stage, err := s.transact(ctx, c, env, raw)
+		handedOver, stage, err := s.transact(ctx, c, env, raw, commit)
+		var ce *commitError
+		if errors.As(err, &ce) {
+			s.discard(c)
+			return ce.err
+		}
 		if err == nil {
 			if c.poisoned {
 				s.discard(c)
@@ -227,7 +249,7 @@ func keepable(err error) bool {
 
 // transact runs one mail transaction on c. handedOver is true once the
 // DATA command was accepted (a retry could then duplicate the message).
-func (s *SMTP) transact(ctx context.Context, c *conn, env Envelope, raw []byte) (handedOver bool, stage string, err error) {
+func (s *SMTP) transact(ctx context.Context, c *conn, env Envelope, raw []byte, commit func() error) (handedOver bool, stage string, err error) {
 	deadline := time.Now().Add(s.opts.SendTimeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
@@ -261,6 +283,12 @@ func (s *SMTP) transact(ctx context.Context, c *conn, env Envelope, raw []byte) 
 	if _, err := w.Write(raw); err != nil {
 		// The connection is broken: no final dot, it is dropped.
 		return true, StageData, err
+	}
+	if commit != nil {
+		if err := commit(); err != nil {
+			// No final dot: the relay discards the message.
+			return true, StageData, &commitError{err}
+		}
 	}
 	if err := w.Close(); err != nil {
 		return true, StageData, err
