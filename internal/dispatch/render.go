@@ -191,7 +191,7 @@ func (rc *renderCtx) renderEmail() (Message, error) {
 	m := email.Message{
 		From: rc.snd.from, ReplyTo: rc.snd.replyTo, To: rc.rcpt.Email, Subject: subject, Text: text.String(), HTML: html,
 		MessageID: fmt.Sprintf("<%s.%d@%s>", rc.inv.ID, rc.reminder, rc.snd.messageIDDomain()),
-		Headers: map[string]string{"X-Avis-Invitation": rc.inv.ID},
+		Headers:   map[string]string{"X-Avis-Invitation": rc.inv.ID},
 	}
 	// RFC 8058 wants https: on a plain-http avis (a laptop, the demo) the
 	// header carries only the mailto form, and the footer link remains.
