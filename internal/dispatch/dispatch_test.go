@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime"
@@ -419,4 +420,60 @@ func decodeQP(raw string) string {
 		out.Write(b)
 	}
 	return out.String()
+}
+
+func TestRunDueSendsEachOnce(t *testing.T) {
+	ctx := context.Background()
+	e, srv, _ := smtpEnv(t)
+	e.rule(nil)
+	srv.Reject("later@example.org", 451)
+	var ids []string
+	for i := range 300 {
+		ids = append(ids, e.contact(contact.Input{Email: fmt.Sprintf("p%03d@example.org", i)}))
+	}
+	later := e.contact(contact.Input{Email: "later@example.org"})
+	ids = append(ids, later)
+	var scs []Scheduled
+	for _, id := range ids {
+		scs = append(scs, e.event(id, e.clock.now()))
+	}
+	// Two runs at once, as two worker processes would.
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := e.s.RunDue(ctx, e.tenant.ID); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := srv.Count(); n != 300 {
+		t.Fatalf("the relay got %d messages, want 300", n)
+	}
+	seen := map[string]int{}
+	for _, m := range srv.Messages() {
+		seen[m.To[0]]++
+	}
+	for to, k := range seen {
+		if k != 1 {
+			t.Errorf("%s got %d messages", to, k)
+		}
+	}
+	// The 451 went back to the queue with a later due time.
+	inv := e.inv(scs[len(scs)-1].InvitationID)
+	if inv.Status != StatusScheduled || inv.Attempts != 1 || !inv.DueAt.After(e.clock.now()) {
+		t.Fatalf("after a 451: %+v", inv)
+	}
+	// Nothing else is due.
+	if n, err := e.s.RunDue(ctx, e.tenant.ID); err != nil || n != 0 {
+		t.Fatalf("second run handled %d, %v", n, err)
+	}
+	// When its time comes, the relay takes it.
+	srv.Reject("later@example.org", 0)
+	e.clock.set(inv.DueAt)
+	if n, err := e.s.RunDue(ctx, e.tenant.ID); err != nil || n != 1 || e.inv(inv.ID).Status != StatusSent {
+		t.Fatalf("retry run: %d, %v, %+v", n, err, e.inv(inv.ID))
+	}
 }

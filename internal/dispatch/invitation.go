@@ -108,7 +108,7 @@ func (s *Store) Schedule(ctx context.Context, tx *sql.Tx, tenantID string, tps [
 	rules := map[string]*Rule{}
 	var lang string
 	now := s.now()
-	var jobs []river.InsertManyParams
+	dueNow := false
 	for _, tp := range tps {
 		res := Scheduled{TouchpointID: tp.ID}
 		r, ok := rules[tp.StepID]
@@ -159,19 +159,15 @@ func (s *Store) Schedule(ctx context.Context, tx *sql.Tx, tenantID string, tps [
 		}
 		res.InvitationID, res.Status, res.Reason, res.DueAt = id, status, reason, db.Time(due)
 		out = append(out, res)
-		if id == inv.ID && status == StatusScheduled {
-			// A job due now is inserted available: a scheduled one waits
-			// for River's scheduler, which runs every few seconds.
-			opts := &river.InsertOpts{}
-			if inv.DueAt.After(time.Now()) {
-				opts.ScheduledAt = inv.DueAt
-			}
-			jobs = append(jobs, river.InsertManyParams{Args: SendArgs{TenantID: tenantID, InvitationID: id}, InsertOpts: opts})
+		if id == inv.ID && status == StatusScheduled && !inv.DueAt.After(now.Add(tickEvery)) {
+			dueNow = true
 		}
 	}
-	if len(jobs) > 0 {
-		if _, err := s.Queue.Client.InsertManyTx(ctx, tx, jobs); err != nil {
-			return nil, fmt.Errorf("schedule invitation: enqueue: %w", err)
+	// Invitations due now start a run of the tenant at once (one per
+	// tenant queued or running); later ones are found by the tick.
+	if dueNow {
+		if err := s.Queue.InsertTx(ctx, tx, RunArgs{TenantID: tenantID}, nil); err != nil {
+			return nil, fmt.Errorf("schedule invitation: %w", err)
 		}
 	}
 	return out, nil

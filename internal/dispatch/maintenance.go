@@ -46,15 +46,23 @@ func (s *Store) Expire(ctx context.Context) (int64, error) {
 	return res.RowsAffected()
 }
 
+// tickEvery is how often the tick looks for invitations that became due.
+const tickEvery = 10 * time.Second
+
 // AddWorkers registers the dispatch workers with ws.
 func AddWorkers(ws *river.Workers, s *Store) {
 	river.AddWorker(ws, &SendWorker{Store: s})
+	river.AddWorker(ws, &RunWorker{Store: s})
+	river.AddWorker(ws, &TickWorker{Store: s})
 	river.AddWorker(ws, &ExpireWorker{Store: s})
 }
 
 // PeriodicJobs are the dispatch jobs run on a schedule.
 func PeriodicJobs() []*river.PeriodicJob {
 	return []*river.PeriodicJob{
+		river.NewPeriodicJob(river.PeriodicInterval(tickEvery), func() (river.JobArgs, *river.InsertOpts) {
+			return TickArgs{}, nil
+		}, &river.PeriodicJobOpts{RunOnStart: true}),
 		river.NewPeriodicJob(river.PeriodicInterval(15*time.Minute), func() (river.JobArgs, *river.InsertOpts) {
 			return ExpireArgs{}, nil
 		}, &river.PeriodicJobOpts{RunOnStart: true}),

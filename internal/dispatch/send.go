@@ -270,7 +270,7 @@ func (s *Store) sendEmail(ctx context.Context, a SendArgs, rc *renderCtx, last b
 		}
 		return s.finish(ctx, a, rc.inv, StatusBounced, ReasonHardBounce)
 	case se.Temporary && !last:
-		return fmt.Errorf("dispatch: temporary failure (code %d %s)", se.Code, se.EnhancedCode)
+		return fmt.Errorf("dispatch: relay answered %d %s: %w", se.Code, se.EnhancedCode, errTemporary)
 	case se.Temporary:
 		return s.finish(ctx, a, rc.inv, StatusBounced, ReasonRetriesDone)
 	default:
@@ -343,7 +343,7 @@ func (s *Store) sendSMS(ctx context.Context, a SendArgs, rc *renderCtx, last boo
 		if err := back(); err != nil {
 			return err
 		}
-		return fmt.Errorf("dispatch: SMS provider: temporary failure (status %d)", se.Status)
+		return fmt.Errorf("dispatch: SMS provider answered %d: %w", se.Status, errTemporary)
 	case se.Unsupported:
 		return s.finishFrom(ctx, a, rc.inv, StatusSending, StatusFailed, ReasonUnsupported)
 	default:

@@ -34,6 +34,7 @@ type Store struct {
 
 	rules    ruleCache
 	settings settingsCache
+	runs     runs
 	now      func() time.Time
 }
 
@@ -59,6 +60,7 @@ func NewStore(d *db.DB, v *vault.Vault, a *audit.Log, contacts *contact.Store, a
 	}
 	s.rules.m = map[string]ruleEntry{}
 	s.settings.m = map[string]settingsEntry{}
+	s.runs.active = map[string]*runFlag{}
 	return s
 }
 

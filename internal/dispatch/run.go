@@ -1,0 +1,283 @@
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"avis/internal/db"
+)
+
+// RunArgs is the job that sends a tenant's due invitations. The invitations
+// table is the queue: a run claims due rows in batches and sends them with
+// several workers, so a run of 100,000 costs 100,000 rows, not 100,000 jobs.
+// Every batch of events due now enqueues one; a run that finds another
+// run of its tenant active in its process hands it the work and ends.
+type RunArgs struct {
+	TenantID string `json:"tenant_id"`
+}
+
+// Kind implements river.JobArgs.
+func (RunArgs) Kind() string { return "dispatch.run" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (RunArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: 25}
+}
+
+// RunWorker works RunArgs.
+type RunWorker struct {
+	river.WorkerDefaults[RunArgs]
+	Store *Store
+}
+
+// Timeout implements river.Worker: a run lasts as long as there is
+// something due; shutting down cancels it between messages.
+func (w *RunWorker) Timeout(*river.Job[RunArgs]) time.Duration { return -1 }
+
+// Work implements river.Worker.
+func (w *RunWorker) Work(ctx context.Context, job *river.Job[RunArgs]) error {
+	_, err := w.Store.RunDue(ctx, job.Args.TenantID)
+	return err
+}
+
+// TickArgs is the periodic job that starts a run for every tenant with
+// invitations due (those scheduled for later, and any a run missed).
+type TickArgs struct{}
+
+// Kind implements river.JobArgs.
+func (TickArgs) Kind() string { return "dispatch.tick" }
+
+// TickWorker works TickArgs.
+type TickWorker struct {
+	river.WorkerDefaults[TickArgs]
+	Store *Store
+}
+
+// Work implements river.Worker.
+func (w *TickWorker) Work(ctx context.Context, _ *river.Job[TickArgs]) error {
+	return w.Store.Tick(ctx)
+}
+
+// Tick enqueues a run for each tenant that has invitations due now.
+func (s *Store) Tick(ctx context.Context) error {
+	now := db.Stamp(s.now())
+	rows, err := s.db.R.QueryContext(ctx, `/* dispatch.Store.Tick */ SELECT t.id FROM tenants t WHERE EXISTS (SELECT 1 FROM invitations i
+		WHERE i.tenant_id = t.id AND i.status = 'scheduled' AND i.due_at <= $1 AND i.claimed_until < $1)`, now)
+	if err != nil {
+		return fmt.Errorf("dispatch tick: %w", err)
+	}
+	var tenants []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return fmt.Errorf("dispatch tick: %w", err)
+		}
+		tenants = append(tenants, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("dispatch tick: %w", err)
+	}
+	for _, id := range tenants {
+		if err := s.Queue.Insert(ctx, RunArgs{TenantID: id}, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Run tuning.
+const (
+	// runWorkers is how many invitations a run renders and sends at once.
+	runWorkers = 32
+	// claimBatch is how many due invitations a run claims at a time.
+	claimBatch = 256
+	// claimLease is how long a claim keeps other runs away. A run killed
+	// mid-batch delays its claimed invitations by at most this.
+	claimLease = 30 * time.Second
+)
+
+// RunDue sends the tenant's due invitations until none is left (or ctx
+// ends), and returns how many it handled.
+func (s *Store) RunDue(ctx context.Context, tenantID string) (int, error) {
+	s.runs.mu.Lock()
+	if f, ok := s.runs.active[tenantID]; ok {
+		f.again = true // the active run looks again before it ends
+		s.runs.mu.Unlock()
+		return 0, nil
+	}
+	f := &runFlag{}
+	s.runs.active[tenantID] = f
+	s.runs.mu.Unlock()
+	defer func() {
+		s.runs.mu.Lock()
+		if s.runs.active[tenantID] == f {
+			delete(s.runs.active, tenantID)
+		}
+		s.runs.mu.Unlock()
+	}()
+	handled := 0
+	for ctx.Err() == nil {
+		ids, err := s.claim(ctx, tenantID)
+		if err != nil {
+			return handled, err
+		}
+		if len(ids) == 0 {
+			s.runs.mu.Lock()
+			again := f.again
+			f.again = false
+			if !again {
+				delete(s.runs.active, tenantID)
+			}
+			s.runs.mu.Unlock()
+			if again {
+				continue
+			}
+			return handled, nil
+		}
+		work := make(chan string)
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var firstErr error
+		for range min(runWorkers, len(ids)) {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for id := range work {
+					if err := s.runOne(ctx, tenantID, id); err != nil {
+						mu.Lock()
+						if firstErr == nil {
+							firstErr = err
+						}
+						mu.Unlock()
+					}
+				}
+			}()
+		}
+		for _, id := range ids {
+			if ctx.Err() != nil {
+				break
+			}
+			work <- id
+		}
+		close(work)
+		wg.Wait()
+		handled += len(ids)
+		if firstErr != nil {
+			// A database error: the claims lapse and the next run retries.
+			return handled, firstErr
+		}
+	}
+	// Shutting down: give the rest back at once.
+	_, err := s.db.W.ExecContext(context.WithoutCancel(ctx), `/* dispatch.Store.RunDue */ UPDATE invitations SET claimed_until = 0
+		WHERE tenant_id = $1 AND status = 'scheduled' AND claimed_until > $2`, tenantID, db.Stamp(s.now()))
+	if err != nil {
+		return handled, fmt.Errorf("release claims: %w", db.Translate(err))
+	}
+	return handled, ctx.Err()
+}
+
+// claim takes a lease on the next due invitations of the tenant.
+func (s *Store) claim(ctx context.Context, tenantID string) ([]string, error) {
+	now := s.now()
+	rows, err := s.db.R.QueryContext(ctx, `/* dispatch.Store.claim */ SELECT id FROM invitations
+		WHERE tenant_id = $1 AND status = 'scheduled' AND due_at <= $2 AND claimed_until < $2 ORDER BY due_at, id LIMIT $3`,
+		tenantID, db.Stamp(now), claimBatch)
+	if err != nil {
+		return nil, fmt.Errorf("claim invitations: %w", err)
+	}
+	var ids []any
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("claim invitations: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(ids) == 0 {
+		return nil, err
+	}
+	var sb strings.Builder
+	args := []any{tenantID, db.Stamp(now.Add(claimLease)), db.Stamp(now)}
+	sb.WriteString(`/* dispatch.Store.claim */ UPDATE invitations SET claimed_until = $2
+		WHERE tenant_id = $1 AND status = 'scheduled' AND claimed_until < $3 AND id IN (`)
+	for i, id := range ids {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		args = append(args, id)
+		sb.WriteString(s.db.Dialect.Arg(len(args)))
+	}
+	sb.WriteString(`) RETURNING id`)
+	rows, err = s.db.W.QueryContext(ctx, sb.String(), args...)
+	if err != nil {
+		return nil, fmt.Errorf("claim invitations: %w", db.Translate(err))
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("claim invitations: %w", err)
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// runOne sends one claimed invitation. A snooze (send window) or a
+// temporary failure puts it back with a later due time and its claim
+// released; an error that is not about the invitation is returned.
+func (s *Store) runOne(ctx context.Context, tenantID, id string) error {
+	var attempts int
+	if err := s.db.R.QueryRowContext(ctx, `/* dispatch.Store.runOne */ SELECT attempts FROM invitations WHERE tenant_id = $1 AND id = $2`,
+		tenantID, id).Scan(&attempts); err != nil {
+		return fmt.Errorf("run: %w", db.Translate(err))
+	}
+	err := s.send(ctx, SendArgs{TenantID: tenantID, InvitationID: id}, attempts+1 >= MaxAttempts)
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return nil // shutting down: RunDue gives the claims back
+	}
+	var later time.Duration
+	var snooze *snoozeError
+	inc := 1
+	switch {
+	case errors.As(err, &snooze):
+		later, inc = snooze.d, 0
+	case errors.Is(err, errTemporary):
+		later = time.Minute << min(attempts, 10)
+		later = min(later, 12*time.Hour)
+	default:
+		return err
+	}
+	_, uerr := s.db.W.ExecContext(ctx, `/* dispatch.Store.runOne */ UPDATE invitations SET due_at = $3, claimed_until = 0,
+		attempts = attempts + $4, updated_at = $5 WHERE tenant_id = $1 AND id = $2 AND status = 'scheduled'`,
+		tenantID, id, db.Stamp(s.now().Add(later)), inc, db.Now())
+	if uerr != nil {
+		return fmt.Errorf("run: reschedule: %w", db.Translate(uerr))
+	}
+	return nil
+}
+
+// errTemporary marks a delivery failure worth retrying later.
+var errTemporary = errors.New("temporary delivery failure")
+
+// runs are the sending runs active in this process, by tenant.
+type runs struct {
+	mu     sync.Mutex
+	active map[string]*runFlag
+}
+
+type runFlag struct{ again bool }
