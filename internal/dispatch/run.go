@@ -239,7 +239,7 @@ func (s *Store) claim(ctx context.Context, tenantID string) ([]string, error) {
 // released; an error that is not about the invitation is returned.
 func (s *Store) runOne(ctx context.Context, tenantID, id string) error {
 	var attempts int
-	if err := s.db.R.QueryRowContext(ctx, `/* dispatch.Store.runOne */ SELECT attempts FROM invitations WHERE tenant_id = $1 AND id = $2`,
+	if err := s.rq.QueryRowContext(ctx, `/* dispatch.Store.runOne */ SELECT attempts FROM invitations WHERE tenant_id = $1 AND id = $2`,
 		tenantID, id).Scan(&attempts); err != nil {
 		return fmt.Errorf("run: %w", db.Translate(err))
 	}

@@ -89,7 +89,7 @@ func (s *Store) load(ctx context.Context, tenantID, id string) (loaded, error) {
 	var step sql.NullString
 	var occurred sql.NullInt64
 	var attrs sql.NullString
-	row := s.db.R.QueryRowContext(ctx, `/* dispatch.Store.load */ SELECT i.id, i.rule_id, i.survey_id, i.step_id, i.contact_id,
+	row := s.rq.QueryRowContext(ctx, `/* dispatch.Store.load */ SELECT i.id, i.rule_id, i.survey_id, i.step_id, i.contact_id,
 		i.touchpoint_id, i.channel, i.status, i.reason, i.language, i.due_at, i.sent_at, i.delivered_at, i.answered_at, i.expires_at,
 		i.reminders_sent, i.attempts, i.segments, i.provider_id, i.created_at, i.updated_at, s.name, t.occurred_at, t.attributes
 		FROM invitations i LEFT JOIN journey_steps s ON s.tenant_id = i.tenant_id AND s.id = i.step_id
@@ -158,7 +158,7 @@ func (s *Store) send(ctx context.Context, a SendArgs, last bool) error {
 	if a.Reminder == 0 && now.After(inv.CreatedAt.AddDate(0, 0, rule.ExpiryDays)) {
 		return s.finish(ctx, a, inv, StatusExpired, ReasonNotSent)
 	}
-	rcpt, err := s.contacts.Recipient(ctx, nil, a.TenantID, inv.ContactID)
+	rcpt, err := s.contacts.Recipient(ctx, s.rq, a.TenantID, inv.ContactID)
 	if errors.Is(err, db.ErrNotFound) || errors.Is(err, vault.ErrErased) {
 		return s.finish(ctx, a, inv, StatusSuppressed, ReasonErased)
 	}
@@ -167,7 +167,7 @@ func (s *Store) send(ctx context.Context, a SendArgs, last bool) error {
 	}
 	// The channel: the one chosen when scheduling, or the rule's fallback
 	// when that address is gone or suppressed since.
-	ch, reason, err := s.pickChannel(ctx, s.db.R, a.TenantID, rule.Rule, rcpt.Reach)
+	ch, reason, err := s.pickChannel(ctx, s.rq, a.TenantID, rule.Rule, rcpt.Reach)
 	if err != nil {
 		return err
 	}
@@ -355,6 +355,9 @@ func (s *Store) sendSMS(ctx context.Context, a SendArgs, rc *renderCtx, last boo
 // copy when toOutbox, and schedules the next reminder, in one transaction.
 // It returns errNotCommitted when another run got there first.
 func (s *Store) commitSent(ctx context.Context, a SendArgs, rc *renderCtx, msg Message, toOutbox bool) error {
+	if _, err := s.wq.Stmt(ctx, commitSentQuery); err != nil { // before the transaction holds the writer
+		return fmt.Errorf("record sent invitation: %w", err)
+	}
 	now := s.now()
 	inv := rc.inv
 	rule := rc.rule
@@ -362,9 +365,7 @@ func (s *Store) commitSent(ctx context.Context, a SendArgs, rc *renderCtx, msg M
 		var res sql.Result
 		var err error
 		if a.Reminder == 0 {
-			res, err = tx.ExecContext(ctx, `/* dispatch.Store.commitSent */ UPDATE invitations SET status = 'sent', reason = '', channel = $3,
-				sent_at = $4, expires_at = $5, attempts = attempts + 1, provider_id = $6, segments = $7, updated_at = $4
-				WHERE tenant_id = $1 AND id = $2 AND status IN ('scheduled', 'sending')`,
+			res, err = s.wq.In(tx).ExecContext(ctx, commitSentQuery,
 				a.TenantID, inv.ID, inv.Channel, db.Stamp(now), db.Stamp(now.AddDate(0, 0, rule.ExpiryDays)), inv.ProviderID, msg.Info.Segments)
 		} else {
 			res, err = tx.ExecContext(ctx, `/* dispatch.Store.commitSent */ UPDATE invitations SET reminders_sent = $3, updated_at = $4
@@ -393,6 +394,10 @@ func (s *Store) commitSent(ctx context.Context, a SendArgs, rc *renderCtx, msg M
 		return nil
 	})
 }
+
+const commitSentQuery = `/* dispatch.Store.commitSent */ UPDATE invitations SET status = 'sent', reason = '', channel = $3,
+	sent_at = $4, expires_at = $5, attempts = attempts + 1, provider_id = $6, segments = $7, updated_at = $4
+	WHERE tenant_id = $1 AND id = $2 AND status IN ('scheduled', 'sending')`
 
 // uncommit puts back an invitation whose delivery failed after commitSent.
 func (s *Store) uncommit(ctx context.Context, a SendArgs, inv Invitation) error {
@@ -451,7 +456,7 @@ func (s *Store) finishFrom(ctx context.Context, a SendArgs, inv Invitation, from
 // since `since` (the cap at sending time: scheduled ones do not count).
 func (s *Store) recentlyAskedSent(ctx context.Context, tenantID, contactID, except string, since time.Time) (bool, error) {
 	var n int
-	err := s.db.R.QueryRowContext(ctx, `/* dispatch.Store.recentlyAskedSent */ SELECT COUNT(*) FROM (SELECT 1 FROM invitations
+	err := s.rq.QueryRowContext(ctx, `/* dispatch.Store.recentlyAskedSent */ SELECT COUNT(*) FROM (SELECT 1 FROM invitations
 		WHERE tenant_id = $1 AND contact_id = $2 AND id <> $3 AND sent_at >= $4 LIMIT 1) x`,
 		tenantID, contactID, except, db.Stamp(since)).Scan(&n)
 	if err != nil {

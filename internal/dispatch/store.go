@@ -35,6 +35,9 @@ type Store struct {
 	rules    ruleCache
 	settings settingsCache
 	runs     runs
+	// rq and wq prepare the queries of a sending run once (read pool,
+	// writer).
+	rq, wq *db.Stmts
 	now      func() time.Time
 }
 
@@ -61,6 +64,7 @@ func NewStore(d *db.DB, v *vault.Vault, a *audit.Log, contacts *contact.Store, a
 	s.rules.m = map[string]ruleEntry{}
 	s.settings.m = map[string]settingsEntry{}
 	s.runs.active = map[string]*runFlag{}
+	s.rq, s.wq = db.NewStmts(d.R), db.NewStmts(d.W)
 	return s
 }
 

@@ -293,6 +293,9 @@ func (s *SMTP) transact(ctx context.Context, c *conn, env Envelope, raw []byte, 
 	if err := w.Close(); err != nil {
 		return true, StageData, err
 	}
+	// The transaction is over and the relay's state with it (RFC 5321
+	// 4.1.1.4): the next message needs no RSET.
+	c.used = false
 	return true, StageData, nil
 }
 
