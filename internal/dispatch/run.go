@@ -142,7 +142,7 @@ func (s *Store) RunDue(ctx context.Context, tenantID string) (int, error) {
 			}
 			return handled, nil
 		}
-		work := make(chan string)
+		work := make(chan claimed)
 		var wg sync.WaitGroup
 		var mu sync.Mutex
 		var firstErr error
@@ -150,8 +150,8 @@ func (s *Store) RunDue(ctx context.Context, tenantID string) (int, error) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				for id := range work {
-					if err := s.runOne(ctx, tenantID, id); err != nil {
+				for c := range work {
+					if err := s.runOne(ctx, tenantID, c); err != nil {
 						mu.Lock()
 						if firstErr == nil {
 							firstErr = err
@@ -161,11 +161,11 @@ func (s *Store) RunDue(ctx context.Context, tenantID string) (int, error) {
 				}
 			}()
 		}
-		for _, id := range ids {
+		for _, c := range ids {
 			if ctx.Err() != nil {
 				break
 			}
-			work <- id
+			work <- c
 		}
 		close(work)
 		wg.Wait()
@@ -185,7 +185,13 @@ func (s *Store) RunDue(ctx context.Context, tenantID string) (int, error) {
 }
 
 // claim takes a lease on the next due invitations of the tenant.
-func (s *Store) claim(ctx context.Context, tenantID string) ([]string, error) {
+// claimed is an invitation a run holds, with its attempts so far.
+type claimed struct {
+	id       string
+	attempts int
+}
+
+func (s *Store) claim(ctx context.Context, tenantID string) ([]claimed, error) {
 	now := s.now()
 	rows, err := s.db.R.QueryContext(ctx, `/* dispatch.Store.claim */ SELECT id FROM invitations
 		WHERE tenant_id = $1 AND status = 'scheduled' AND due_at <= $2 AND claimed_until < $2 ORDER BY due_at, id LIMIT $3`,
@@ -217,19 +223,19 @@ func (s *Store) claim(ctx context.Context, tenantID string) ([]string, error) {
 		args = append(args, id)
 		sb.WriteString(s.db.Dialect.Arg(len(args)))
 	}
-	sb.WriteString(`) RETURNING id`)
+	sb.WriteString(`) RETURNING id, attempts`)
 	rows, err = s.db.W.QueryContext(ctx, sb.String(), args...)
 	if err != nil {
 		return nil, fmt.Errorf("claim invitations: %w", db.Translate(err))
 	}
 	defer rows.Close()
-	var out []string
+	var out []claimed
 	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
+		var c claimed
+		if err := rows.Scan(&c.id, &c.attempts); err != nil {
 			return nil, fmt.Errorf("claim invitations: %w", err)
 		}
-		out = append(out, id)
+		out = append(out, c)
 	}
 	return out, rows.Err()
 }
@@ -237,12 +243,8 @@ func (s *Store) claim(ctx context.Context, tenantID string) ([]string, error) {
 // runOne sends one claimed invitation. A snooze (send window) or a
 // temporary failure puts it back with a later due time and its claim
 // released; an error that is not about the invitation is returned.
-func (s *Store) runOne(ctx context.Context, tenantID, id string) error {
-	var attempts int
-	if err := s.rq.QueryRowContext(ctx, `/* dispatch.Store.runOne */ SELECT attempts FROM invitations WHERE tenant_id = $1 AND id = $2`,
-		tenantID, id).Scan(&attempts); err != nil {
-		return fmt.Errorf("run: %w", db.Translate(err))
-	}
+func (s *Store) runOne(ctx context.Context, tenantID string, c claimed) error {
+	id, attempts := c.id, c.attempts
 	err := s.send(ctx, SendArgs{TenantID: tenantID, InvitationID: id}, attempts+1 >= MaxAttempts)
 	if err == nil {
 		return nil

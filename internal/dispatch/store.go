@@ -38,7 +38,7 @@ type Store struct {
 	// rq and wq prepare the queries of a sending run once (read pool,
 	// writer).
 	rq, wq *db.Stmts
-	now      func() time.Time
+	now    func() time.Time
 }
 
 // Options tune a Store.

@@ -79,6 +79,9 @@ const (
 // transaction never leaves a key in memory that the database does not hold.
 type Vault struct {
 	d *db.DB
+	// rq prepares the key reads of Lookup once (SQLite parses every
+	// unprepared query).
+	rq *db.Stmts
 
 	// now, maxSubjects and subjectTTL are fixed by New; tests change them.
 	now         func() time.Time
@@ -181,6 +184,7 @@ func New(ctx context.Context, d *db.DB, master []byte) (*Vault, error) {
 	}
 	return &Vault{
 		d:              d,
+		rq:             db.NewStmts(d.R),
 		now:            time.Now,
 		maxSubjects:    defaultMaxSubjects,
 		subjectTTL:     defaultSubjectTTL,
@@ -570,7 +574,7 @@ func (v *Vault) Lookup(ctx context.Context, tenantID, subjectID string) (*Subjec
 	if k := v.cached(r); k != nil {
 		return k, nil
 	}
-	wrapped, err := v.readSubject(ctx, v.d.R, "Lookup", r)
+	wrapped, err := v.readSubject(ctx, v.rq, "Lookup", r)
 	if err != nil {
 		return nil, err
 	}

@@ -52,6 +52,10 @@ type Result struct {
 	LatencyP50Ms   float64 `json:"latency_p50_ms"`
 	LatencyP99Ms   float64 `json:"latency_p99_ms"`
 	LatencySamples int     `json:"latency_samples"`
+	// AvisCPU and SMTPCPU are the CPU seconds the avis process and this
+	// process (the SMTP server, mostly) used during the run.
+	AvisCPU float64 `json:"avis_cpu_s"`
+	SMTPCPU float64 `json:"smtp_server_cpu_s"`
 }
 
 func main() {
@@ -191,6 +195,7 @@ func run(avisBin, dbURL string, n, samples int, dkimKind string, workers, pool i
 	serve := exec.Command(avisBin, "serve")
 	serve.Env, serve.Stderr = envv, os.Stderr
 	started := time.Now()
+	selfBefore := selfCPU()
 	if err := serve.Start(); err != nil {
 		return res, err
 	}
@@ -208,6 +213,8 @@ func run(avisBin, dbURL string, n, samples int, dkimKind string, workers, pool i
 	res.MessageBytes = size
 	mu.Unlock()
 	res.PeakRSSMB = peakRSS(serve.Process.Pid)
+	res.AvisCPU = procCPU(serve.Process.Pid)
+	res.SMTPCPU = selfCPU() - selfBefore
 
 	// Latency: events one by one through the API, zero delay.
 	base := "http://" + addr
@@ -273,3 +280,17 @@ func peakRSS(pid int) int {
 	}
 	return 0
 }
+
+// procCPU reads the CPU seconds (user and system) a process used so far.
+func procCPU(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (ut + st) / 100 // clock ticks (USER_HZ = 100 on Linux)
+}
+
+func selfCPU() float64 { return procCPU(os.Getpid()) }

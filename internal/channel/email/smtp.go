@@ -1,6 +1,7 @@
 package email
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -389,9 +390,11 @@ func (s *SMTP) dial(ctx context.Context) (*conn, error) {
 		return nil, classify(ctx, stage, err)
 	}
 
-	nc := raw
+	// Commands and message are written to the socket only when a reply
+	// is awaited: one write per exchange instead of one per line.
+	var nc net.Conn = &coalescer{Conn: raw, w: bufio.NewWriterSize(raw, 32<<10)}
 	if s.relay.TLS == TLSImplicit {
-		tc := tls.Client(raw, s.tls)
+		tc := tls.Client(nc, s.tls)
 		if err := tc.HandshakeContext(ctx); err != nil {
 			return fail(StageTLS, err)
 		}
@@ -524,4 +527,28 @@ func checkEnvelope(env Envelope) error {
 		}
 	}
 	return nil
+}
+
+// coalescer buffers writes to a connection until the next read (or close):
+// SMTP waits for a reply after each command group, so each exchange leaves
+// in one write.
+type coalescer struct {
+	net.Conn
+	w *bufio.Writer
+}
+
+func (c *coalescer) Write(p []byte) (int, error) { return c.w.Write(p) }
+
+func (c *coalescer) Read(p []byte) (int, error) {
+	if c.w.Buffered() > 0 {
+		if err := c.w.Flush(); err != nil {
+			return 0, err
+		}
+	}
+	return c.Conn.Read(p)
+}
+
+func (c *coalescer) Close() error {
+	_ = c.w.Flush()
+	return c.Conn.Close()
 }
