@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/mail"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"avis/internal/audit"
+	"avis/internal/channel/email/smtptest"
+	"avis/internal/contact"
+	"avis/internal/demo"
+	"avis/internal/jobs"
+)
+
+// TestSendKilledThenRestarted schedules a run of invitations, kills `avis
+// serve` with SIGKILL while it sends them to a real SMTP server, starts it
+// again, and counts what the server received: every person once, nobody
+// twice. (The benchmark runs 100,000; the test 3,000, to stay quick.)
+func TestSendKilledThenRestarted(t *testing.T) {
+	const n = 3000
+	te := newTestEnv(t)
+	te.mustRun("", "tenant", "create", "--slug", "shop", "--name", "Shop")
+	if te.vars["AVIS_DATABASE_URL"] != "" {
+		te.vars["AVIS_MASTER_KEY_FILE"] = filepath.Join(te.dir, "master.key")
+	}
+	srv, err := smtptest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	srv.Discard()
+	var mu sync.Mutex
+	got := map[string]int{}
+	srv.OnData(func(m smtptest.Message) error {
+		msg, err := mail.ReadMessage(strings.NewReader(string(m.Data)))
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		got[msg.Header.Get("X-Avis-Invitation")]++
+		mu.Unlock()
+		return nil
+	})
+	te.vars["AVIS_SMTP_URL"] = srv.URL + "&pool=4"
+	te.vars["AVIS_JOB_WORKERS"] = "16"
+
+	// Seed as the UI and the API would: a flow, n contacts, n events.
+	ctx := context.Background()
+	c, err := loadConfigFromEnv(te)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := open(ctx, env{stderr: io.Discard, getenv: te.getenv}, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := jobs.New(a.db, slog.New(slog.NewTextHandler(io.Discard, nil)), nil, jobs.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.dispatch.Queue = q
+	tn, err := a.accounts.TenantBySlug(ctx, "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	flow, err := demo.SeedFlow(ctx, a.journeys, a.surveys, a.dispatch, tn.ID, demo.FlowOptions{AnyHour: true, DKIM: "ed25519"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ins := make([]contact.Input, n)
+	for i := range ins {
+		ins[i] = contact.Input{Email: fmt.Sprintf("person%05d@example.org", i), FirstName: fmt.Sprintf("P%d", i)}
+	}
+	ids, err := a.contacts.CreateMany(ctx, audit.System("test"), tn.ID, ins)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := demo.Events(ctx, a.db, a.journeys, a.dispatch, tn.ID, flow.StepKey, ids, time.Now().Add(-time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+
+	start := func() *exec.Cmd {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), "AVIS_TEST_CHILD_ARGS=serve")
+		for k, v := range te.vars {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+		cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return cmd
+	}
+	cmd := start()
+	deadline := time.Now().Add(120 * time.Second)
+	for srv.Count() < n/4 {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("only %d messages after 120 s", srv.Count())
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	cmd.Process.Kill() // SIGKILL, mid-run
+	cmd.Wait()
+	atKill := srv.Count()
+	if atKill >= n {
+		t.Fatalf("the run was not cut mid-way (%d of %d)", atKill, n)
+	}
+	cmd = start()
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	deadline = time.Now().Add(180 * time.Second)
+	for srv.Count() < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("after the restart, %d of %d messages (killed at %d)", srv.Count(), n, atKill)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(2 * time.Second) // a duplicate would arrive now
+	mu.Lock()
+	defer mu.Unlock()
+	twice := 0
+	for _, k := range got {
+		if k > 1 {
+			twice++
+		}
+	}
+	if len(got) != n || twice > 0 || srv.Count() != n {
+		t.Fatalf("killed at %d: %d people got %d messages; %d got more than one", atKill, len(got), srv.Count(), twice)
+	}
+	t.Logf("killed after %d of %d messages; after the restart every person got exactly one", atKill, n)
+}
