@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"strings"
 
 	"avis/internal/db"
 )
@@ -97,6 +98,51 @@ func (s *Store) Recipient(ctx context.Context, q db.Querier, tenantID, id string
 			return Recipient{}, fmt.Errorf("recipient %s attributes: %w", id, err)
 		}
 		maps.Copy(out.Attributes, decodedAttrs)
+	}
+	return out, nil
+}
+
+// ReachabilityMany is Reachability for many contacts at once, through q;
+// contacts that do not exist in the tenant are missing from the map.
+func (s *Store) ReachabilityMany(ctx context.Context, q db.Querier, tenantID string, ids []string) (map[string]Reach, error) {
+	if q == nil {
+		q = s.db.R
+	}
+	out := make(map[string]Reach, len(ids))
+	const per = 500
+	for start := 0; start < len(ids); start += per {
+		end := min(start+per, len(ids))
+		var sb strings.Builder
+		args := make([]any, 0, end-start+1)
+		args = append(args, tenantID)
+		sb.WriteString(`/* contact.Store.ReachabilityMany */ SELECT id, email_bidx, phone_bidx, language, country, time_zone
+			FROM contacts WHERE tenant_id = ` + s.db.Dialect.Arg(1) + ` AND id IN (`)
+		for i := start; i < end; i++ {
+			if i > start {
+				sb.WriteByte(',')
+			}
+			args = append(args, ids[i])
+			sb.WriteString(s.db.Dialect.Arg(len(args)))
+		}
+		sb.WriteByte(')')
+		rows, err := q.QueryContext(ctx, sb.String(), args...)
+		if err != nil {
+			return nil, fmt.Errorf("contact reachability: %w", err)
+		}
+		for rows.Next() {
+			var id string
+			var r Reach
+			if err := rows.Scan(&id, &r.EmailIndex, &r.PhoneIndex, &r.Language, &r.Country, &r.TimeZone); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("contact reachability: %w", err)
+			}
+			r.HasEmail, r.HasPhone = len(r.EmailIndex) > 0, len(r.PhoneIndex) > 0
+			out[id] = r
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("contact reachability: %w", err)
+		}
 	}
 	return out, nil
 }

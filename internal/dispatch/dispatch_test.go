@@ -477,3 +477,31 @@ func TestRunDueSendsEachOnce(t *testing.T) {
 		t.Fatalf("retry run: %d, %v, %+v", n, err, e.inv(inv.ID))
 	}
 }
+
+func TestScheduleBatchCapsWithinTheBatch(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, Options{})
+	e.rule(nil)
+	cid := e.contact(contact.Input{Email: "twice@example.org"})
+	other := e.contact(contact.Input{Email: "once@example.org"})
+	var got []Scheduled
+	err := e.db.Tx(ctx, func(tx *sql.Tx) error {
+		var tps []journey.Touchpoint
+		for _, c := range []string{cid, cid, other} {
+			tp, _, err := e.journeys.Record(ctx, tx, e.tenant.ID, journey.Event{ContactID: c, StepKey: "delivery", OccurredAt: e.clock.now(), SourceKind: "test", SourceID: "t"})
+			if err != nil {
+				return err
+			}
+			tps = append(tps, tp)
+		}
+		var err error
+		got, err = e.s.Schedule(ctx, tx, e.tenant.ID, tps)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || got[0].Status != StatusScheduled || got[1].Status != StatusCapped || got[2].Status != StatusScheduled {
+		t.Fatalf("Schedule = %+v", got)
+	}
+}

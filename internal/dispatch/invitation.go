@@ -3,17 +3,14 @@ package dispatch
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"hash/fnv"
-	"slices"
 	"time"
 
 	"github.com/riverqueue/river"
 
 	"avis/internal/contact"
 	"avis/internal/db"
-	"avis/internal/journey"
 	"avis/internal/privacy"
 )
 
@@ -96,83 +93,6 @@ type Scheduled struct {
 	DueAt        time.Time
 }
 
-// Schedule creates the invitations that touchpoints call for, in the
-// caller's transaction, with their send jobs: one per touchpoint and rule,
-// however often it is called. The frequency cap, the suppression list and
-// the contact's addresses are checked now and again when sending.
-func (s *Store) Schedule(ctx context.Context, tx *sql.Tx, tenantID string, tps []journey.Touchpoint) ([]Scheduled, error) {
-	if s.Queue == nil {
-		return nil, errors.New("dispatch: no job queue")
-	}
-	out := make([]Scheduled, 0, len(tps))
-	rules := map[string]*Rule{}
-	var lang string
-	now := s.now()
-	dueNow := false
-	for _, tp := range tps {
-		res := Scheduled{TouchpointID: tp.ID}
-		r, ok := rules[tp.StepID]
-		if !ok {
-			rule, err := s.ruleForStep(ctx, tx, tenantID, tp.StepID)
-			switch {
-			case errors.Is(err, ErrNoRule):
-			case err != nil:
-				return nil, err
-			default:
-				r = &rule
-			}
-			rules[tp.StepID] = r
-		}
-		if r == nil || !r.Enabled || !sampled(tp.ID, r.SamplePercent) {
-			out = append(out, res)
-			continue
-		}
-		if lang == "" {
-			t, err := s.accounts.TenantByID(ctx, tenantID)
-			if err != nil {
-				return nil, fmt.Errorf("schedule: %w", err)
-			}
-			lang = t.DefaultLanguage
-		}
-		inv, err := s.plan(ctx, tx, tenantID, r, tp, lang, now)
-		if err != nil {
-			return nil, err
-		}
-		token, err := s.token(ctx, tx, tenantID, inv.ID)
-		if err != nil {
-			return nil, err
-		}
-		_, err = tx.ExecContext(ctx, `/* dispatch.Store.Schedule */ INSERT INTO invitations (tenant_id, id, rule_id, survey_id, step_id,
-			contact_id, touchpoint_id, channel, status, reason, token_hash, language, due_at, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)
-			ON CONFLICT (tenant_id, touchpoint_id, rule_id) DO NOTHING`,
-			tenantID, inv.ID, r.ID, r.SurveyID, r.StepID, tp.ContactID, tp.ID, inv.Channel, inv.Status, inv.Reason,
-			TokenHash(token), inv.Language, db.Stamp(inv.DueAt), db.Stamp(now))
-		if err != nil {
-			return nil, fmt.Errorf("schedule invitation: %w", db.Translate(err))
-		}
-		var id, status, reason string
-		var due int64
-		if err := tx.QueryRowContext(ctx, `/* dispatch.Store.Schedule */ SELECT id, status, reason, due_at FROM invitations
-			WHERE tenant_id = $1 AND touchpoint_id = $2 AND rule_id = $3`, tenantID, tp.ID, r.ID).Scan(&id, &status, &reason, &due); err != nil {
-			return nil, fmt.Errorf("schedule invitation: %w", db.Translate(err))
-		}
-		res.InvitationID, res.Status, res.Reason, res.DueAt = id, status, reason, db.Time(due)
-		out = append(out, res)
-		if id == inv.ID && status == StatusScheduled && !inv.DueAt.After(now.Add(tickEvery)) {
-			dueNow = true
-		}
-	}
-	// Invitations due now start a run of the tenant at once (one per
-	// tenant queued or running); later ones are found by the tick.
-	if dueNow {
-		if err := s.Queue.InsertTx(ctx, tx, RunArgs{TenantID: tenantID}, nil); err != nil {
-			return nil, fmt.Errorf("schedule invitation: %w", err)
-		}
-	}
-	return out, nil
-}
-
 // sampled decides, the same way every time for a touchpoint, whether it is
 // in the sample.
 func sampled(touchpointID string, percent int) bool {
@@ -182,53 +102,6 @@ func sampled(touchpointID string, percent int) bool {
 	h := fnv.New32a()
 	h.Write([]byte(touchpointID))
 	return int(h.Sum32()%100) < percent
-}
-
-// plan decides an invitation's channel, status and due time.
-func (s *Store) plan(ctx context.Context, tx *sql.Tx, tenantID string, r *Rule, tp journey.Touchpoint, tenantLang string, now time.Time) (Invitation, error) {
-	inv := Invitation{ID: db.NewID(), Status: StatusScheduled, Channel: r.Channels[0]}
-	reach, err := s.contacts.Reachability(ctx, tx, tenantID, tp.ContactID)
-	if err != nil {
-		return inv, fmt.Errorf("schedule: %w", err)
-	}
-	inv.Language = tenantLang
-	if slices.Contains(Languages, reach.Language) {
-		inv.Language = reach.Language
-	}
-	inv.DueAt = tp.OccurredAt.Add(r.Delay)
-	if inv.DueAt.Before(now) {
-		inv.DueAt = now
-	}
-	ch, reason, err := s.pickChannel(ctx, tx, tenantID, r, reach)
-	if err != nil {
-		return inv, err
-	}
-	if ch == "" {
-		inv.Status, inv.Reason = StatusFailed, reason
-		if reason != ReasonNoAddress {
-			inv.Status = StatusSuppressed
-		}
-		return inv, nil
-	}
-	inv.Channel = ch
-	if r.CapDays > 0 {
-		capped, err := s.recentlyAsked(ctx, tx, tenantID, tp.ContactID, "", now.AddDate(0, 0, -r.CapDays))
-		if err != nil {
-			return inv, err
-		}
-		if capped {
-			inv.Status, inv.Reason = StatusCapped, ReasonCapped
-			return inv, nil
-		}
-	}
-	w := r.EmailWindow
-	if ch == SMS {
-		w = r.SMSWindow
-	}
-	if next := w.Next(inv.DueAt, zone(reach.TimeZone)); !next.IsZero() {
-		inv.DueAt = next
-	}
-	return inv, nil
 }
 
 // zone is the recipient's time zone, Europe/Paris when unknown.
@@ -265,19 +138,6 @@ func (s *Store) pickChannel(ctx context.Context, q db.Querier, tenantID string, 
 		return ch, "", nil
 	}
 	return "", reason, nil
-}
-
-// recentlyAsked reports whether the contact has an invitation sent since
-// `since`, or another one scheduled, other than except.
-func (s *Store) recentlyAsked(ctx context.Context, q db.Querier, tenantID, contactID, except string, since time.Time) (bool, error) {
-	var n int
-	err := q.QueryRowContext(ctx, `/* dispatch.Store.recentlyAsked */ SELECT COUNT(*) FROM (SELECT 1 FROM invitations
-		WHERE tenant_id = $1 AND contact_id = $2 AND id <> $3 AND (sent_at >= $4 OR status IN ('scheduled', 'sending')) LIMIT 1) x`,
-		tenantID, contactID, except, db.Stamp(since)).Scan(&n)
-	if err != nil {
-		return false, fmt.Errorf("frequency cap: %w", err)
-	}
-	return n > 0, nil
 }
 
 const invitationCols = `id, rule_id, survey_id, step_id, contact_id, touchpoint_id, channel, status, reason, language, due_at, sent_at,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"avis/internal/db"
 )
@@ -72,4 +73,44 @@ func Unsuppress(ctx context.Context, q db.Querier, tenantID string, index []byte
 	}
 	n, _ := res.RowsAffected()
 	return n > 0, nil
+}
+
+// SuppressedMany returns, for those of the blind indexes that are on the
+// tenant's suppression list, the reason, keyed by string(index).
+func SuppressedMany(ctx context.Context, q db.Querier, d db.Dialect, tenantID string, indexes [][]byte) (map[string]string, error) {
+	out := map[string]string{}
+	const per = 500
+	for start := 0; start < len(indexes); start += per {
+		end := min(start+per, len(indexes))
+		var sb strings.Builder
+		args := make([]any, 0, end-start+1)
+		args = append(args, tenantID)
+		sb.WriteString(`/* privacy.SuppressedMany */ SELECT value_bidx, reason FROM suppressions WHERE tenant_id = ` + d.Arg(1) + ` AND value_bidx IN (`)
+		for i := start; i < end; i++ {
+			if i > start {
+				sb.WriteByte(',')
+			}
+			args = append(args, indexes[i])
+			sb.WriteString(d.Arg(len(args)))
+		}
+		sb.WriteByte(')')
+		rows, err := q.QueryContext(ctx, sb.String(), args...)
+		if err != nil {
+			return nil, fmt.Errorf("suppression list: %w", err)
+		}
+		for rows.Next() {
+			var ix []byte
+			var reason string
+			if err := rows.Scan(&ix, &reason); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("suppression list: %w", err)
+			}
+			out[string(ix)] = reason
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("suppression list: %w", err)
+		}
+	}
+	return out, nil
 }
