@@ -26,7 +26,8 @@ import (
 //	  "url": "https://api.acme.example/v1/sms",
 //	  "headers": {"Authorization": "Bearer SECRET", "Content-Type": "application/json"},
 //	  "body": "{\"to\":{{json .To}},\"from\":{{json .From}},\"text\":{{json .Text}},\"ref\":{{json .Reference}}}",
-//	  "id_path": "data.id"
+//	  "id_path": "data.id",
+//	  "callback_secret": "a long random string shared with the sender of callbacks"
 //	}
 type GenericConfig struct {
 	Common
@@ -48,6 +49,31 @@ type GenericConfig struct {
 	// IDPath is a dotted path to the message id in the JSON response:
 	// "id", "data.id", "messages.0.id" (a number indexes an array).
 	IDPath string `json:"id_path"`
+	// CallbackSecret, when set, is the key with which whoever posts
+	// delivery receipts and replies to avis in its own JSON format signs
+	// each body (SignGeneric, VerifyGenericSignature). Without it, avis
+	// accepts no callback for this provider. It is 16 to 256 printable
+	// ASCII characters without spaces.
+	CallbackSecret string `json:"callback_secret"`
+}
+
+// Callback secret lengths.
+const (
+	minCallbackSecret = 16
+	maxCallbackSecret = 256
+)
+
+// validCallbackSecret checks a callback secret's form, never quoting it.
+func validCallbackSecret(name, s string) error {
+	if len(s) < minCallbackSecret || len(s) > maxCallbackSecret {
+		return errorf("%s: callback_secret has %d to %d characters", name, minCallbackSecret, maxCallbackSecret)
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] > '~' {
+			return errorf("%s: callback_secret has only printable ASCII characters, without spaces", name)
+		}
+	}
+	return nil
 }
 
 // genericData is all a template can see.
@@ -126,6 +152,11 @@ func NewGeneric(cfg GenericConfig, d Deps) (*Generic, error) {
 	}
 	if cfg.IDPath != "" && slices.Contains(strings.Split(cfg.IDPath, "."), "") {
 		return nil, errorf("%s: id_path is a dotted path such as data.id", name)
+	}
+	if cfg.CallbackSecret != "" {
+		if err := validCallbackSecret(name, cfg.CallbackSecret); err != nil {
+			return nil, err
+		}
 	}
 	if err := g.selfCheck(); err != nil {
 		return nil, err

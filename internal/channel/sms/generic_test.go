@@ -227,3 +227,41 @@ func TestJSONPath(t *testing.T) {
 		}
 	}
 }
+
+func TestGenericCallbackSecret(t *testing.T) {
+	t.Parallel()
+	const secret = "k7Qp-2xZ_9vLmW4r"
+	p, _, err := Load([]byte(`{"type":"generic","url":"https://sms.example/send","body":"{{urlquery .Text}}","callback_secret":"`+secret+`"}`), Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := p.(*Generic); g.cfg.CallbackSecret != secret {
+		t.Fatalf("callback secret %q", g.cfg.CallbackSecret)
+	}
+	// A body signed with it verifies; with another secret it does not.
+	body := []byte(`{"id":"m1","status":"delivered"}`)
+	if !VerifyGenericSignature(secret, body, SignGeneric(secret, body)) || VerifyGenericSignature(secret, body, SignGeneric(secret+"x", body)) {
+		t.Fatal("signature round trip")
+	}
+	for name, bad := range map[string]string{
+		"short":   "short-secret-15",
+		"long":    strings.Repeat("s", 257),
+		"space":   "secret with spaces",
+		"newline": "secret-value-with\nline",
+		"unicode": "secret-valueé-ok-long",
+	} {
+		_, err := NewGeneric(GenericConfig{URL: "https://x/", CallbackSecret: bad}, Deps{})
+		if err == nil || !strings.Contains(err.Error(), "callback_secret") {
+			t.Errorf("%s: %v", name, err)
+		}
+		if err != nil && strings.Contains(err.Error(), bad) {
+			t.Errorf("%s: the error quotes the secret", name)
+		}
+	}
+	// 16 and 256 characters are the bounds.
+	for _, ok := range []string{strings.Repeat("a", 16), strings.Repeat("b", 256)} {
+		if _, err := NewGeneric(GenericConfig{URL: "https://x/", CallbackSecret: ok}, Deps{}); err != nil {
+			t.Errorf("%d characters: %v", len(ok), err)
+		}
+	}
+}
