@@ -3,7 +3,7 @@ GO ?= go
 export PATH := $(PATH):/usr/local/go/bin
 export CGO_ENABLED := 0
 
-.PHONY: build run test bench bench-import lint fuzz clean
+.PHONY: build run test bench bench-import bench-send lint fuzz clean
 
 build:
 	$(GO) build -trimpath -o bin/avis ./cmd/avis
@@ -23,6 +23,10 @@ bench: build
 ## bench-import: import 1M contacts through the CLI on both databases
 bench-import:
 	scripts/bench-import.sh
+
+## bench-send: 100,000 invitations rendered, signed and sent to a loopback SMTP server, on both databases
+bench-send:
+	scripts/bench-send.sh
 
 ## lint: go vet and staticcheck
 lint:
