@@ -23,7 +23,8 @@ import (
 )
 
 // dispatchRoutes registers the invitation rules, messaging settings,
-// outbox and sending views, and the public unsubscribe endpoint.
+// outbox and sending views, the public unsubscribe endpoint and the SMS
+// provider callbacks (sms_hooks.go).
 func (s *Server) dispatchRoutes(mux *recordingMux) {
 	mux.Handle("GET /steps/{id}/rule", s.authed(s.rulePage, authOpts{perm: account.PermResultsRead}))
 	mux.Handle("POST /steps/{id}/rule", s.authed(s.ruleSave, authOpts{perm: account.PermSurveysManage}))
@@ -37,6 +38,14 @@ func (s *Server) dispatchRoutes(mux *recordingMux) {
 	mux.Handle("GET /outbox/{id}/html", s.authed(s.outboxMessageHTML, authOpts{perm: account.PermContactsRead}))
 	mux.HandleFunc("GET /u/{token}", s.unsubscribePage)
 	mux.HandleFunc("POST /u/{token}", s.unsubscribePost)
+	mux.HandleFunc("POST /hooks/sms/{tenant}/twilio/status", s.twilioStatusHook)
+	mux.HandleFunc("POST /hooks/sms/{tenant}/twilio/inbound", s.twilioInboundHook)
+	mux.HandleFunc("GET /hooks/sms/{tenant}/ovh/{secret}/receipt", s.ovhReceiptHook)
+	mux.HandleFunc("POST /hooks/sms/{tenant}/ovh/{secret}/receipt", s.ovhReceiptHook)
+	mux.HandleFunc("GET /hooks/sms/{tenant}/ovh/{secret}/inbound", s.ovhInboundHook)
+	mux.HandleFunc("POST /hooks/sms/{tenant}/ovh/{secret}/inbound", s.ovhInboundHook)
+	mux.HandleFunc("POST /hooks/sms/{tenant}/generic/receipt", s.genericReceiptHook)
+	mux.HandleFunc("POST /hooks/sms/{tenant}/generic/inbound", s.genericInboundHook)
 }
 
 // ruleForm is the rule form as typed.
@@ -428,13 +437,14 @@ type messagingForm struct {
 	SMSSender                    string
 	LinkBaseURL, PrivacyURL      string
 	DefaultRelay                 bool
+	callbacks                    smsCallbackSource // the SMS callback URLs (sms_hooks.go)
 }
 
 func (s *Server) messagingFormOf(st dispatch.Settings) messagingForm {
 	f := messagingForm{FromName: st.FromName, FromEmail: st.FromEmail, ReplyTo: st.ReplyTo, SMTPSet: st.SMTPURL != "",
 		DKIMDomain: st.DKIMDomain, DKIMSelector: st.DKIMSelector, DKIMSet: len(st.DKIMKey) > 0, SMSProvider: st.SMSProvider,
 		SMSSet: len(st.SMSConfig) > 0, SMSSender: st.SMSSender, LinkBaseURL: st.LinkBaseURL, PrivacyURL: st.PrivacyURL,
-		DefaultRelay: s.Config.SMTPURL != ""}
+		DefaultRelay: s.Config.SMTPURL != "", callbacks: s.callbackSource(st)}
 	if f.DKIMSet && st.DKIMDomain != "" && st.DKIMSelector != "" {
 		if signer, err := email.ParseDKIMKey(st.DKIMKey); err == nil {
 			k := email.DKIMKey{Domain: st.DKIMDomain, Selector: st.DKIMSelector, Signer: signer}

@@ -83,6 +83,13 @@ func TestTenantIsolation(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Beta's SMS provider (Twilio), whose callbacks alpha must not be able
+	// to forge: without beta's signature they are refused.
+	betaSMS := `{"type":"twilio","from":"Beta","account_sid":"AC` + strings.Repeat("b", 32) + `","auth_token":"beta-auth-token"}`
+	if _, err := e.dispatch.SaveSettings(ctx, audit.System("test"), beta.ID, dispatch.SettingsUpdate{SMSConfig: &betaSMS}); err != nil {
+		t.Fatal(err)
+	}
+
 	a := e.loggedIn("alpha-owner@example.com")
 	tok := a.csrf("/")
 	cases := []struct {
@@ -127,7 +134,22 @@ func TestTenantIsolation(t *testing.T) {
 		// unknown one is a 404 for everyone.
 		{"GET /u/{token}", "GET", "/u/" + unknownToken, nil, ""},
 		{"POST /u/{token}", "POST", "/u/" + unknownToken, url.Values{"List-Unsubscribe": {"One-Click"}}, ""},
+		// SMS provider callbacks name the tenant and carry the provider's
+		// signature or secret instead of a session: beta's Twilio hooks
+		// refuse alpha's unsigned calls (403), the providers beta does not
+		// use do not exist for it (404).
+		{"POST /hooks/sms/{tenant}/twilio/status", "POST", "/hooks/sms/" + beta.ID + "/twilio/status", url.Values{"MessageSid": {"SM" + strings.Repeat("1", 32)}, "MessageStatus": {"delivered"}}, ""},
+		{"POST /hooks/sms/{tenant}/twilio/inbound", "POST", "/hooks/sms/" + beta.ID + "/twilio/inbound", url.Values{"From": {"+33612345678"}, "Body": {"STOP"}}, ""},
+		{"GET /hooks/sms/{tenant}/ovh/{secret}/receipt", "GET", "/hooks/sms/" + beta.ID + "/ovh/" + unknownToken + "/receipt?id=1&dlr=1", nil, ""},
+		{"POST /hooks/sms/{tenant}/ovh/{secret}/receipt", "POST", "/hooks/sms/" + beta.ID + "/ovh/" + unknownToken + "/receipt", url.Values{"id": {"1"}, "dlr": {"1"}}, ""},
+		{"GET /hooks/sms/{tenant}/ovh/{secret}/inbound", "GET", "/hooks/sms/" + beta.ID + "/ovh/" + unknownToken + "/inbound?senderid=%2B33612345678&message=STOP", nil, ""},
+		{"POST /hooks/sms/{tenant}/ovh/{secret}/inbound", "POST", "/hooks/sms/" + beta.ID + "/ovh/" + unknownToken + "/inbound", url.Values{"senderid": {"+33612345678"}, "message": {"STOP"}}, ""},
+		{"POST /hooks/sms/{tenant}/generic/receipt", "POST", "/hooks/sms/" + beta.ID + "/generic/receipt", url.Values{"id": {"1"}}, ""},
+		{"POST /hooks/sms/{tenant}/generic/inbound", "POST", "/hooks/sms/" + beta.ID + "/generic/inbound", url.Values{"from": {"+33612345678"}}, ""},
 	}
+	// Routes that answer 403 rather than 404: beta exists there, but the
+	// caller lacks beta's signature.
+	forbidden := map[string]bool{"POST /hooks/sms/{tenant}/twilio/status": true, "POST /hooks/sms/{tenant}/twilio/inbound": true}
 	covered := map[string]bool{}
 	for _, c := range cases {
 		covered[c.pattern] = true
@@ -137,8 +159,12 @@ func TestTenantIsolation(t *testing.T) {
 				hdr = []string{"Authorization", "Bearer " + c.bearer}
 			}
 			r := a.do(c.method, c.path, c.form, hdr...)
-			if r.status != http.StatusNotFound {
-				t.Fatalf("%s %s as tenant alpha = %d, want 404", c.method, c.path, r.status)
+			want := http.StatusNotFound
+			if forbidden[c.pattern] {
+				want = http.StatusForbidden
+			}
+			if r.status != want {
+				t.Fatalf("%s %s as tenant alpha = %d, want %d", c.method, c.path, r.status, want)
 			}
 			if strings.Contains(r.body, "beta.customer") || strings.Contains(r.body, "Beta") {
 				t.Fatal("the answer shows tenant beta's data")
