@@ -21,6 +21,7 @@ import (
 
 	"avis/internal/account"
 	"avis/internal/audit"
+	"avis/internal/channel/email"
 	"avis/internal/config"
 	"avis/internal/contact"
 	"avis/internal/crmsync"
@@ -108,7 +109,20 @@ func newEnvWith(t *testing.T, change func(*config.Config)) *env {
 	ws := river.NewWorkers()
 	river.AddWorker(ws, &contact.ImportWorker{Store: e.contacts, Uploads: e.uploads, TempDir: tmp})
 	crmsync.AddWorkers(ws, e.sftp, sftpImporter{e.contacts, tmp})
-	e.dispatch = dispatch.NewStore(e.db, v, e.audit, e.contacts, e.accounts, log, dispatch.Options{BaseURL: cfg.BaseURL})
+	dopts := dispatch.Options{BaseURL: cfg.BaseURL}
+	if cfg.SMTPURL != "" {
+		relay, err := email.ParseRelayURL(cfg.SMTPURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		smtp, err := email.NewSMTP(relay, email.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { smtp.Close() })
+		dopts.Transports.Email = dispatch.SMTPTransport{SMTP: smtp}
+	}
+	e.dispatch = dispatch.NewStore(e.db, v, e.audit, e.contacts, e.accounts, log, dopts)
 	dispatch.AddWorkers(ws, e.dispatch)
 	if e.jobs, err = jobs.New(e.db, log, ws, jobs.Options{Work: true, PollInterval: 50 * time.Millisecond}); err != nil {
 		t.Fatal(err)
