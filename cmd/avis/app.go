@@ -199,6 +199,6 @@ func (a *app) openDispatch() error {
 		t.Email = dispatch.SMTPTransport{SMTP: a.smtp}
 	}
 	a.dispatch = dispatch.NewStore(a.db, a.vault, a.audit, a.contacts, a.accounts, a.log,
-		dispatch.Options{BaseURL: c.BaseURL, Transports: t, Outbox: c.Demo})
+		dispatch.Options{BaseURL: c.BaseURL, Transports: t, Outbox: c.Demo, TenantRate: c.TenantSendRate})
 	return nil
 }

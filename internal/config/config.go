@@ -45,6 +45,7 @@ type Config struct {
 	MaxUploadBytes  int64         `env:"AVIS_MAX_UPLOAD_BYTES" doc:"Largest contact file (upload or API JSON Lines stream) accepted, in bytes."`
 	TrustedProxies  string        `env:"AVIS_TRUSTED_PROXIES" doc:"Comma-separated proxy addresses (CIDR) whose X-Forwarded-For is believed."`
 	SMTPURL         string        `env:"AVIS_SMTP_URL" secret:"true" doc:"Default SMTP relay: smtp://user:pass@host:port?tls=none|starttls|implicit. Empty: messages go to the outbox."`
+	TenantSendRate  int           `env:"AVIS_TENANT_SEND_RATE" doc:"Invitations per second each tenant may send, email and SMS together; 0 for no limit."`
 	MailFrom        string        `env:"AVIS_MAIL_FROM" doc:"Sender address of tenants that set none. Default: avis@ the host of AVIS_BASE_URL."`
 	ConfigFile      string        `env:"AVIS_CONFIG_FILE" flag:"config" doc:"A file of AVIS_NAME=value lines read before the environment."`
 }
@@ -190,6 +191,9 @@ func (c Config) Validate() error {
 		if a, err := mail.ParseAddress(c.MailFrom); err != nil || a.Address != c.MailFrom {
 			errs = append(errs, fmt.Errorf("AVIS_MAIL_FROM %q: give a bare address such as avis@example.com", c.MailFrom))
 		}
+	}
+	if c.TenantSendRate < 0 {
+		errs = append(errs, errors.New("AVIS_TENANT_SEND_RATE must be 0 (no limit) or a number of messages per second"))
 	}
 	if c.SessionTTL < time.Minute || c.ShutdownTimeout < 0 {
 		errs = append(errs, errors.New("AVIS_SESSION_TTL must be at least 1m and AVIS_SHUTDOWN_TIMEOUT not negative"))

@@ -505,3 +505,23 @@ func TestScheduleBatchCapsWithinTheBatch(t *testing.T) {
 		t.Fatalf("Schedule = %+v", got)
 	}
 }
+
+func TestTenantRateLimit(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, Options{TenantRate: 1})
+	e.rule(func(r *Rule) { r.CapDays = 0 })
+	a := e.event(e.contact(contact.Input{Email: "first@example.org"}), e.clock.now())
+	b := e.event(e.contact(contact.Input{Email: "second@example.org"}), e.clock.now())
+	if err := e.run(a.InvitationID, 0); err != nil {
+		t.Fatal(err)
+	}
+	// One message per second: the second cannot go within 100 ms.
+	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	if err := e.s.send(short, SendArgs{TenantID: e.tenant.ID, InvitationID: b.InvitationID}, false); err == nil {
+		t.Fatal("the second message went out at once despite a rate of 1 per second")
+	}
+	if got := e.inv(b.InvitationID); got.Status != StatusScheduled {
+		t.Fatalf("held message: %+v", got)
+	}
+}

@@ -201,6 +201,9 @@ func (s *Store) send(ctx context.Context, a SendArgs, last bool) error {
 	if err != nil {
 		return err
 	}
+	if err := s.waitTurn(ctx, a.TenantID); err != nil {
+		return err
+	}
 	token, err := s.token(ctx, nil, a.TenantID, inv.ID)
 	if err != nil {
 		return err

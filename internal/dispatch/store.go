@@ -11,6 +11,7 @@ import (
 
 	"avis/internal/account"
 	"avis/internal/audit"
+	"avis/internal/channel/sms"
 	"avis/internal/contact"
 	"avis/internal/db"
 	"avis/internal/jobs"
@@ -35,6 +36,8 @@ type Store struct {
 	rules    ruleCache
 	settings settingsCache
 	runs     runs
+	// limits hold each tenant's rate limiter (*sms.Limiter).
+	limits sync.Map
 	// rq and wq prepare the queries of a sending run once (read pool,
 	// writer).
 	rq, wq *db.Stmts
@@ -51,6 +54,8 @@ type Options struct {
 	// Outbox sends every message to the outbox whatever is configured
 	// (demo mode).
 	Outbox bool
+	// TenantRate bounds the messages per second of each tenant (0: none).
+	TenantRate int
 	// Now replaces the clock in tests.
 	Now func() time.Time
 }
@@ -132,4 +137,16 @@ func (s *Store) cachedRule(ctx context.Context, tenantID, id string) (*compiledR
 		return nil, db.ErrNotFound
 	}
 	return r, nil
+}
+
+// waitTurn waits for the tenant's rate limit, when there is one.
+func (s *Store) waitTurn(ctx context.Context, tenantID string) error {
+	if s.o.TenantRate <= 0 {
+		return nil
+	}
+	l, ok := s.limits.Load(tenantID)
+	if !ok {
+		l, _ = s.limits.LoadOrStore(tenantID, sms.NewLimiter(float64(s.o.TenantRate), max(1, s.o.TenantRate/10), nil))
+	}
+	return l.(*sms.Limiter).Wait(ctx)
 }
