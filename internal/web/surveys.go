@@ -1520,9 +1520,7 @@ func (s *Server) readQuestionForm(r *http.Request, rc *reqCtx, d *survey.Definit
 		case c.Op.Numeric():
 			c.Value = number("q-cond-value", f.CondValue)
 		case c.Op.Keyed():
-			for _, k := range strings.FieldsFunc(f.CondValue, func(r rune) bool { return r == ',' || r == ' ' || r == ';' }) {
-				c.Keys = append(c.Keys, k)
-			}
+			c.Keys = append(c.Keys, strings.FieldsFunc(f.CondValue, func(r rune) bool { return r == ',' || r == ' ' || r == ';' })...)
 		}
 		q.Condition = c
 	}

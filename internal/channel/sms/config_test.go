@@ -21,7 +21,7 @@ func TestLoad(t *testing.T) {
 	if p.Name() != "twilio-eu" || lim == nil {
 		t.Fatalf("%q %v", p.Name(), lim)
 	}
-	if !lim.Allow() || !lim.Allow() || lim.Allow() {
+	if first, second, third := lim.Allow(), lim.Allow(), lim.Allow(); !first || !second || third {
 		t.Fatal("the limiter does not have a burst of 2")
 	}
 	if _, err := p.Send(context.Background(), Message{To: frMobile, Text: "Bonjour"}); err != nil {
