@@ -526,3 +526,31 @@ func TestTenantRateLimit(t *testing.T) {
 		t.Fatalf("held message: %+v", got)
 	}
 }
+
+func TestSMSPreviewShowsSegmentsAndCost(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, Options{})
+	cfg := `{"type":"twilio","from":"Boutique","account_sid":"AC0123456789abcdef0123456789abcdef","auth_token":"secret-token-1234",
+		"base_url":"http://127.0.0.1:9","prices_per_segment":{"FR":0.065,"*":0.12}}`
+	if _, err := e.s.SaveSettings(ctx, sys, e.tenant.ID, SettingsUpdate{SMSConfig: &cfg}); err != nil {
+		t.Fatal(err)
+	}
+	bad := `{"type":"twilio","account_sid":"AC0123456789abcdef0123456789abcdef","auth_token":"x","prices_per_segment":{"France":1}}`
+	if _, err := e.s.SaveSettings(ctx, sys, e.tenant.ID, SettingsUpdate{SMSConfig: &bad}); !errors.Is(err, ErrInvalidSettings) {
+		t.Fatalf("a bad price table was saved: %v", err)
+	}
+	r := e.rule(func(r *Rule) {
+		r.Channels = []string{SMS}
+		r.Texts = map[string]Texts{"fr": {SMS: "Bonjour {{ first_name }}, votre avis sur votre livraison ? Ça prend une minute : {{ survey_link }}"}}
+	})
+	cid := e.contact(contact.Input{Phone: "+33612345678", FirstName: "Élodie", Language: "fr"})
+	m, err := e.s.Preview(ctx, sys, e.tenant.ID, r, cid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// É and Ç are in the GSM 03.38 alphabet: 179 characters, 2 segments.
+	if m.Channel != SMS || m.Info.Encoding != "GSM-7" || m.Info.Segments != 2 || !m.Cost.Known || m.Cost.Country != "FR" ||
+		m.Cost.Total < 0.129 || m.Cost.Total > 0.131 || !strings.Contains(m.SMS.Text, "STOP") {
+		t.Fatalf("SMS preview: %+v %+v %q", m.Info, m.Cost, m.SMS.Text)
+	}
+}

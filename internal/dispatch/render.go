@@ -25,6 +25,9 @@ type Message struct {
 	SMS sms.Message
 	// Info is the SMS text's encoding and segment count.
 	Info sms.Info
+	// Cost is the SMS's price with the tenant's price table (Known false
+	// without one).
+	Cost sms.Cost
 }
 
 // context of one rendering.
@@ -226,5 +229,6 @@ func (rc *renderCtx) renderSMS() (Message, error) {
 	}
 	text = sms.Normalise(text)
 	m := sms.Message{To: rc.rcpt.Phone, From: rc.snd.smsFrom, Text: text, Reference: rc.inv.ID}
-	return Message{Channel: SMS, SMS: m, Info: sms.Analyse(text)}, nil
+	info := sms.Analyse(text)
+	return Message{Channel: SMS, SMS: m, Info: info, Cost: sms.Estimate(info, rc.snd.smsPrices, sms.Country(m.To))}, nil
 }

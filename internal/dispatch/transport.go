@@ -50,6 +50,7 @@ type sender struct {
 	sms                  sms.Provider   // nil: outbox
 	smsLimit             *sms.Limiter
 	smsFrom              string
+	smsPrices            sms.PriceTable
 	linkBase, privacyURL string
 	emailErr, smsErr     error // a configuration that could not be loaded
 }
@@ -135,6 +136,7 @@ func (s *Store) sender(ctx context.Context, tenantID string) (*sender, error) {
 				load = func(c []byte) (sms.Provider, *sms.Limiter, error) { return sms.Load(c, sms.Deps{}) }
 			}
 			snd.sms, snd.smsLimit, snd.smsErr = load(st.SMSConfig)
+			snd.smsPrices = sms.Prices(st.SMSConfig)
 		}
 	}
 	s.settings.mu.Lock()

@@ -372,6 +372,9 @@ func previewOf(m dispatch.Message) *messagePreview {
 	if m.Channel == dispatch.SMS {
 		p.To, p.From, p.SMSText = m.SMS.To, m.SMS.From, m.SMS.Text
 		p.Segments, p.Units, p.Encoding = m.Info.Segments, m.Info.Units, m.Info.Encoding
+		if m.Cost.Known {
+			p.Cost = fmt.Sprintf("%.3f EUR (%s)", m.Cost.Total, m.Cost.Country)
+		}
 		return p
 	}
 	fillEmailPreview(p, m.Raw)

@@ -2,6 +2,7 @@ package sms
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -246,6 +247,9 @@ type Common struct {
 	// Burst is how many messages may go at once after a quiet spell; it
 	// defaults to 1.
 	Burst int `json:"burst"`
+	// Prices is the tenant's price of one segment by destination country
+	// (EUR; "*" for any other), for the cost shown before sending.
+	Prices PriceTable `json:"prices_per_segment,omitempty"`
 }
 
 func (c *Common) validate(kind string) error {
@@ -273,7 +277,20 @@ func (c *Common) validate(kind string) error {
 	if c.Burst < 0 {
 		return errorf("%s: burst must not be negative", c.Name)
 	}
+	if err := c.Prices.Validate(); err != nil {
+		return errorf("%s: prices_per_segment: %w", c.Name, err)
+	}
 	return nil
+}
+
+// Prices reads the price table of a provider configuration (see Load),
+// nil when it has none or cannot be read.
+func Prices(config []byte) PriceTable {
+	var c Common
+	if json.Unmarshal(config, &c) != nil || c.Prices.Validate() != nil {
+		return nil
+	}
+	return c.Prices
 }
 
 // NewLimiter returns a Limiter for RatePerSecond and Burst on clock (nil:
