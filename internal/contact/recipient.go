@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"strings"
 
 	"avis/internal/db"
 )
@@ -112,20 +111,9 @@ func (s *Store) ReachabilityMany(ctx context.Context, q db.Querier, tenantID str
 	const per = 500
 	for start := 0; start < len(ids); start += per {
 		end := min(start+per, len(ids))
-		var sb strings.Builder
-		args := make([]any, 0, end-start+1)
-		args = append(args, tenantID)
-		sb.WriteString(`/* contact.Store.ReachabilityMany */ SELECT id, email_bidx, phone_bidx, language, country, time_zone
-			FROM contacts WHERE tenant_id = ` + s.db.Dialect.Arg(1) + ` AND id IN (`)
-		for i := start; i < end; i++ {
-			if i > start {
-				sb.WriteByte(',')
-			}
-			args = append(args, ids[i])
-			sb.WriteString(s.db.Dialect.Arg(len(args)))
-		}
-		sb.WriteByte(')')
-		rows, err := q.QueryContext(ctx, sb.String(), args...)
+		in, args := db.InList(s.db.Dialect, []any{tenantID}, ids[start:end])
+		rows, err := q.QueryContext(ctx, `/* contact.Store.ReachabilityMany */ SELECT id, email_bidx, phone_bidx, language, country, time_zone
+			FROM contacts WHERE tenant_id = `+s.db.Dialect.Arg(1)+` AND id IN `+in, args...)
 		if err != nil {
 			return nil, fmt.Errorf("contact reachability: %w", err)
 		}

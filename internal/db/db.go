@@ -293,3 +293,19 @@ func (d Dialect) Arg(n int) string {
 	}
 	return "$" + strconv.Itoa(n)
 }
+
+// InList appends values to args and returns the "(…, …)" list of their
+// placeholders for an IN clause, numbered after the arguments args held.
+func InList[T any](d Dialect, args []any, values []T) (string, []any) {
+	var sb strings.Builder
+	sb.WriteByte('(')
+	for i, v := range values {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		args = append(args, v)
+		sb.WriteString(d.Arg(len(args)))
+	}
+	sb.WriteByte(')')
+	return sb.String(), args
+}

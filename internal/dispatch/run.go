@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -212,19 +211,10 @@ func (s *Store) claim(ctx context.Context, tenantID string) ([]claimed, error) {
 	if err := rows.Err(); err != nil || len(ids) == 0 {
 		return nil, err
 	}
-	var sb strings.Builder
-	args := []any{tenantID, db.Stamp(now.Add(claimLease)), db.Stamp(now)}
-	sb.WriteString(`/* dispatch.Store.claim */ UPDATE invitations SET claimed_until = $2
-		WHERE tenant_id = $1 AND status = 'scheduled' AND claimed_until < $3 AND id IN (`)
-	for i, id := range ids {
-		if i > 0 {
-			sb.WriteByte(',')
-		}
-		args = append(args, id)
-		sb.WriteString(s.db.Dialect.Arg(len(args)))
-	}
-	sb.WriteString(`) RETURNING id, attempts`)
-	rows, err = s.db.W.QueryContext(ctx, sb.String(), args...)
+	in, args := db.InList(s.db.Dialect, []any{tenantID, db.Stamp(now.Add(claimLease)), db.Stamp(now)}, ids)
+	// $1…$3 are numbered: SQLite numbers the plain ? of the list after them.
+	rows, err = s.db.W.QueryContext(ctx, `/* dispatch.Store.claim */ UPDATE invitations SET claimed_until = $2
+		WHERE tenant_id = $1 AND status = 'scheduled' AND claimed_until < $3 AND id IN `+in+` RETURNING id, attempts`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("claim invitations: %w", db.Translate(err))
 	}

@@ -275,18 +275,9 @@ func (s *Store) insertInvitations(ctx context.Context, tx *sql.Tx, tenantID stri
 func (s *Store) byTouchpoints(ctx context.Context, q db.Querier, tenantID string, tps []string) (map[string]Invitation, error) {
 	out := map[string]Invitation{}
 	err := inChunks(len(tps), func(start, end int) error {
-		var sb strings.Builder
-		args := []any{tenantID}
-		sb.WriteString(`/* dispatch.Store.byTouchpoints */ SELECT ` + invitationCols + ` FROM invitations WHERE tenant_id = ` + s.db.Dialect.Arg(1) + ` AND touchpoint_id IN (`)
-		for i := start; i < end; i++ {
-			if i > start {
-				sb.WriteByte(',')
-			}
-			args = append(args, tps[i])
-			sb.WriteString(s.db.Dialect.Arg(len(args)))
-		}
-		sb.WriteByte(')')
-		rows, err := q.QueryContext(ctx, sb.String(), args...)
+		in, args := db.InList(s.db.Dialect, []any{tenantID}, tps[start:end])
+		rows, err := q.QueryContext(ctx, `/* dispatch.Store.byTouchpoints */ SELECT `+invitationCols+` FROM invitations
+			WHERE tenant_id = `+s.db.Dialect.Arg(1)+` AND touchpoint_id IN `+in, args...)
 		if err != nil {
 			return fmt.Errorf("invitations: %w", err)
 		}
@@ -308,19 +299,9 @@ func (s *Store) byTouchpoints(ctx context.Context, q db.Querier, tenantID string
 func (s *Store) askedSince(ctx context.Context, q db.Querier, tenantID string, contactIDs []string, since time.Time) (map[string]bool, error) {
 	out := map[string]bool{}
 	err := inChunks(len(contactIDs), func(start, end int) error {
-		var sb strings.Builder
-		args := []any{tenantID, db.Stamp(since)}
-		sb.WriteString(`/* dispatch.Store.askedSince */ SELECT DISTINCT contact_id FROM invitations WHERE tenant_id = ` + s.db.Dialect.Arg(1) +
-			` AND (sent_at >= ` + s.db.Dialect.Arg(2) + ` OR status IN ('scheduled', 'sending')) AND contact_id IN (`)
-		for i := start; i < end; i++ {
-			if i > start {
-				sb.WriteByte(',')
-			}
-			args = append(args, contactIDs[i])
-			sb.WriteString(s.db.Dialect.Arg(len(args)))
-		}
-		sb.WriteByte(')')
-		rows, err := q.QueryContext(ctx, sb.String(), args...)
+		in, args := db.InList(s.db.Dialect, []any{tenantID, db.Stamp(since)}, contactIDs[start:end])
+		rows, err := q.QueryContext(ctx, `/* dispatch.Store.askedSince */ SELECT DISTINCT contact_id FROM invitations WHERE tenant_id = `+
+			s.db.Dialect.Arg(1)+` AND (sent_at >= `+s.db.Dialect.Arg(2)+` OR status IN ('scheduled', 'sending')) AND contact_id IN `+in, args...)
 		if err != nil {
 			return fmt.Errorf("frequency cap: %w", err)
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"avis/internal/db"
 )
@@ -82,19 +81,9 @@ func SuppressedMany(ctx context.Context, q db.Querier, d db.Dialect, tenantID st
 	const per = 500
 	for start := 0; start < len(indexes); start += per {
 		end := min(start+per, len(indexes))
-		var sb strings.Builder
-		args := make([]any, 0, end-start+1)
-		args = append(args, tenantID)
-		sb.WriteString(`/* privacy.SuppressedMany */ SELECT value_bidx, reason FROM suppressions WHERE tenant_id = ` + d.Arg(1) + ` AND value_bidx IN (`)
-		for i := start; i < end; i++ {
-			if i > start {
-				sb.WriteByte(',')
-			}
-			args = append(args, indexes[i])
-			sb.WriteString(d.Arg(len(args)))
-		}
-		sb.WriteByte(')')
-		rows, err := q.QueryContext(ctx, sb.String(), args...)
+		in, args := db.InList(d, []any{tenantID}, indexes[start:end])
+		rows, err := q.QueryContext(ctx, `/* privacy.SuppressedMany */ SELECT value_bidx, reason FROM suppressions WHERE tenant_id = `+d.Arg(1)+
+			` AND value_bidx IN `+in, args...)
 		if err != nil {
 			return nil, fmt.Errorf("suppression list: %w", err)
 		}
