@@ -17,6 +17,7 @@ import (
 	"avis/internal/audit"
 	"avis/internal/contact"
 	"avis/internal/crmsync"
+	"avis/internal/dispatch"
 	"avis/internal/i18n"
 	"avis/internal/journey"
 )
@@ -92,8 +93,9 @@ func flowPages(t *testing.T, e *env) []adminPage {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.journeys.CreateJourney(ctx, audit.System("test"), tn.ID, "Commande en ligne",
-		[]journey.StepInput{{Key: "order", Name: "Commande"}, {Key: "delivery", Name: "Livraison"}}); err != nil {
+	j, err := e.journeys.CreateJourney(ctx, audit.System("test"), tn.ID, "Commande en ligne",
+		[]journey.StepInput{{Key: "order", Name: "Commande"}, {Key: "delivery", Name: "Livraison"}})
+	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.sftp.Create(ctx, audit.System("test"), tn.ID, crmsync.SourceInput{Name: "Export CRM", Host: "sftp.example.com",
@@ -105,7 +107,19 @@ func flowPages(t *testing.T, e *env) []adminPage {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The delivery step's invitation rule, and a test message in the outbox.
+	rule := dispatch.DefaultRule(j.Steps[1].ID, sv.ID)
+	if _, err := e.dispatch.SaveRule(ctx, audit.System("test"), tn.ID, rule); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.dispatch.TestSend(ctx, audit.System("test"), tn.ID, rule, "moi@example.org"); err != nil {
+		t.Fatal(err)
+	}
 	return []adminPage{
+		{"rule", "/steps/" + j.Steps[1].ID + "/rule", "Livraison", true},
+		{"messaging", "/messaging", "Messaging", false},
+		{"invitations", "/invitations", "Invitations", false},
+		{"outbox", "/outbox", "Outbox", false},
 		{"surveys", "/surveys", "Surveys", false},
 		{"survey", "/surveys/" + sv.ID, "Après livraison", true},
 		{"survey-question", "/surveys/" + sv.ID + "/questions/topics", "topics", true},
