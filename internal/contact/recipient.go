@@ -7,6 +7,7 @@ import (
 	"maps"
 
 	"avis/internal/db"
+	"avis/internal/vault"
 )
 
 // Reach says how a contact can be reached, without decrypting anything.
@@ -131,6 +132,91 @@ func (s *Store) ReachabilityMany(ctx context.Context, q db.Querier, tenantID str
 		if err := rows.Err(); err != nil {
 			return nil, fmt.Errorf("contact reachability: %w", err)
 		}
+	}
+	return out, nil
+}
+
+// Recipients is Recipient for many contacts at once, through q (nil for the
+// read pool): one query for the contacts and one for their keys. Contacts
+// that do not exist, or whose data was erased, are missing from the map.
+func (s *Store) Recipients(ctx context.Context, q db.Querier, tenantID string, ids []string) (map[string]Recipient, error) {
+	if q == nil {
+		q = s.db.R
+	}
+	out := make(map[string]Recipient, len(ids))
+	keys, err := s.vault.Subjects(ctx, q, tenantID, ids)
+	if err != nil {
+		return nil, fmt.Errorf("recipients: %w", err)
+	}
+	for start := 0; start < len(ids); start += 500 {
+		in, args := db.InList(s.db.Dialect, []any{tenantID}, ids[start:min(start+500, len(ids))])
+		rows, err := q.QueryContext(ctx, `/* contact.Store.Recipients */ SELECT tenant_id, id, external_id, email_sealed, phone_sealed,
+			first_name_sealed, last_name_sealed, language, country, time_zone, created_at, updated_at, attributes, attributes_sealed,
+			email_bidx, phone_bidx FROM contacts WHERE tenant_id = `+s.db.Dialect.Arg(1)+` AND id IN `+in, args...)
+		if err != nil {
+			return nil, fmt.Errorf("recipients: %w", err)
+		}
+		for rows.Next() {
+			var r row
+			var attrs string
+			var pattrs, eidx, phidx []byte
+			if err := rows.Scan(&r.c.TenantID, &r.c.ID, &r.c.ExternalID, &r.email, &r.phone, &r.first, &r.last, &r.c.Language,
+				&r.c.Country, &r.c.TimeZone, &r.created, &r.updated, &attrs, &pattrs, &eidx, &phidx); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("recipients: %w", err)
+			}
+			k := keys[r.c.ID]
+			if k == nil {
+				continue // erased
+			}
+			rc, err := recipientOf(k, r, attrs, pattrs, eidx, phidx)
+			if err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[r.c.ID] = rc
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("recipients: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// recipientOf opens a contact row with its key.
+func recipientOf(k *vault.SubjectKey, r row, attrs string, pattrs, eidx, phidx []byte) (Recipient, error) {
+	r.c.CreatedAt, r.c.UpdatedAt = db.Time(r.created), db.Time(r.updated)
+	c := r.c
+	var err error
+	for _, f := range []struct {
+		name   string
+		sealed []byte
+		dst    *string
+	}{{FieldEmail, r.email, &c.Email}, {FieldPhone, r.phone, &c.Phone}, {FieldFirstName, r.first, &c.FirstName}, {FieldLastName, r.last, &c.LastName}} {
+		if *f.dst, err = k.OpenString(f.name, f.sealed); err != nil {
+			return Recipient{}, fmt.Errorf("recipient %s: %w", c.ID, err)
+		}
+	}
+	out := Recipient{Contact: c, Attributes: map[string]string{}, Reach: Reach{HasEmail: c.Email != "", HasPhone: c.Phone != "",
+		EmailIndex: eidx, PhoneIndex: phidx, Language: c.Language, Country: c.Country, TimeZone: c.TimeZone}}
+	if attrs != "" && attrs != "{}" {
+		var m map[string]string
+		if err := json.Unmarshal([]byte(attrs), &m); err != nil {
+			return Recipient{}, fmt.Errorf("recipient %s attributes: %w", c.ID, err)
+		}
+		maps.Copy(out.Attributes, m)
+	}
+	if len(pattrs) > 0 {
+		b, err := k.Open(FieldSealedAttributes, pattrs)
+		if err != nil {
+			return Recipient{}, fmt.Errorf("recipient %s: %w", c.ID, err)
+		}
+		var m map[string]string
+		if err := json.Unmarshal(b, &m); err != nil {
+			return Recipient{}, fmt.Errorf("recipient %s attributes: %w", c.ID, err)
+		}
+		maps.Copy(out.Attributes, m)
 	}
 	return out, nil
 }

@@ -139,7 +139,7 @@ func (e *env) event(contactID string, at time.Time) Scheduled {
 
 // run works the send job of an invitation as River would.
 func (e *env) run(id string, reminder int) error {
-	return e.s.send(context.Background(), SendArgs{TenantID: e.tenant.ID, InvitationID: id, Reminder: reminder}, false)
+	return e.s.send(context.Background(), SendArgs{TenantID: e.tenant.ID, InvitationID: id, Reminder: reminder}, false, nil)
 }
 
 func (e *env) inv(id string) Invitation {
@@ -519,7 +519,7 @@ func TestTenantRateLimit(t *testing.T) {
 	// One message per second: the second cannot go within 100 ms.
 	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 	defer cancel()
-	if err := e.s.send(short, SendArgs{TenantID: e.tenant.ID, InvitationID: b.InvitationID}, false); err == nil {
+	if err := e.s.send(short, SendArgs{TenantID: e.tenant.ID, InvitationID: b.InvitationID}, false, nil); err == nil {
 		t.Fatal("the second message went out at once despite a rate of 1 per second")
 	}
 	if got := e.inv(b.InvitationID); got.Status != StatusScheduled {
@@ -552,5 +552,36 @@ func TestSMSPreviewShowsSegmentsAndCost(t *testing.T) {
 	if m.Channel != SMS || m.Info.Encoding != "GSM-7" || m.Info.Segments != 2 || !m.Cost.Known || m.Cost.Country != "FR" ||
 		m.Cost.Total < 0.129 || m.Cost.Total > 0.131 || !strings.Contains(m.SMS.Text, "STOP") {
 		t.Fatalf("SMS preview: %+v %+v %q", m.Info, m.Cost, m.SMS.Text)
+	}
+}
+
+// TestRunDueChecksAtSending: a run reads its batch at once, and still
+// suppresses an erased person and an address unsubscribed after scheduling.
+func TestRunDueChecksAtSending(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, Options{})
+	e.rule(nil)
+	ok := e.event(e.contact(contact.Input{Email: "ok@example.org"}), e.clock.now())
+	gone := e.contact(contact.Input{Email: "gone@example.org"})
+	erased := e.event(gone, e.clock.now())
+	unsub := e.contact(contact.Input{Email: "unsub@example.org"})
+	stopped := e.event(unsub, e.clock.now())
+	if err := e.contacts.Erase(ctx, sys, e.tenant.ID, gone); err != nil {
+		t.Fatal(err)
+	}
+	reach, _ := e.contacts.Reachability(ctx, nil, e.tenant.ID, unsub)
+	if err := privacy.Suppress(ctx, e.db.W, e.tenant.ID, reach.EmailIndex, privacy.SuppressEmail, privacy.ReasonUnsubscribed); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := e.s.RunDue(ctx, e.tenant.ID); err != nil || n != 3 {
+		t.Fatalf("RunDue = %d, %v", n, err)
+	}
+	for _, c := range []struct {
+		id, status, reason string
+	}{{ok.InvitationID, StatusSent, ""}, {erased.InvitationID, StatusSuppressed, ReasonErased},
+		{stopped.InvitationID, StatusSuppressed, privacy.ReasonUnsubscribed}} {
+		if inv := e.inv(c.id); inv.Status != c.status || inv.Reason != c.reason {
+			t.Errorf("invitation %s: %s %q, want %s %q", c.id, inv.Status, inv.Reason, c.status, c.reason)
+		}
 	}
 }

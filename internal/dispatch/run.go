@@ -141,6 +141,14 @@ func (s *Store) RunDue(ctx context.Context, tenantID string) (int, error) {
 			}
 			return handled, nil
 		}
+		cids := make([]string, len(ids))
+		for i, c := range ids {
+			cids[i] = c.id
+		}
+		pre, err := s.prefetch(ctx, tenantID, cids)
+		if err != nil {
+			return handled, err
+		}
 		work := make(chan claimed)
 		var wg sync.WaitGroup
 		var mu sync.Mutex
@@ -150,7 +158,7 @@ func (s *Store) RunDue(ctx context.Context, tenantID string) (int, error) {
 			go func() {
 				defer wg.Done()
 				for c := range work {
-					if err := s.runOne(ctx, tenantID, c); err != nil {
+					if err := s.runOne(ctx, tenantID, c, pre); err != nil {
 						mu.Lock()
 						if firstErr == nil {
 							firstErr = err
@@ -233,9 +241,9 @@ func (s *Store) claim(ctx context.Context, tenantID string) ([]claimed, error) {
 // runOne sends one claimed invitation. A snooze (send window) or a
 // temporary failure puts it back with a later due time and its claim
 // released; an error that is not about the invitation is returned.
-func (s *Store) runOne(ctx context.Context, tenantID string, c claimed) error {
+func (s *Store) runOne(ctx context.Context, tenantID string, c claimed, pre *prefetched) error {
 	id, attempts := c.id, c.attempts
-	err := s.send(ctx, SendArgs{TenantID: tenantID, InvitationID: id}, attempts+1 >= MaxAttempts)
+	err := s.send(ctx, SendArgs{TenantID: tenantID, InvitationID: id}, attempts+1 >= MaxAttempts, pre)
 	if err == nil {
 		return nil
 	}

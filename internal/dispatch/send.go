@@ -13,6 +13,7 @@ import (
 
 	"avis/internal/channel/email"
 	"avis/internal/channel/sms"
+	"avis/internal/contact"
 	"avis/internal/db"
 	"avis/internal/privacy"
 	"avis/internal/vault"
@@ -36,7 +37,7 @@ func (w *SendWorker) NextRetry(job *river.Job[SendArgs]) time.Time {
 
 // Work implements river.Worker.
 func (w *SendWorker) Work(ctx context.Context, job *river.Job[SendArgs]) error {
-	err := w.Store.send(ctx, job.Args, job.Attempt >= job.MaxAttempts)
+	err := w.Store.send(ctx, job.Args, job.Attempt >= job.MaxAttempts, nil)
 	var snooze *snoozeError
 	if errors.As(err, &snooze) {
 		return river.JobSnooze(snooze.d)
@@ -84,20 +85,30 @@ type loaded struct {
 	tpAttrs  map[string]string
 }
 
+const loadCols = `SELECT i.id, i.rule_id, i.survey_id, i.step_id, i.contact_id,
+	i.touchpoint_id, i.channel, i.status, i.reason, i.language, i.due_at, i.sent_at, i.delivered_at, i.answered_at, i.expires_at,
+	i.reminders_sent, i.attempts, i.segments, i.provider_id, i.created_at, i.updated_at, s.name, t.occurred_at, t.attributes
+	FROM invitations i LEFT JOIN journey_steps s ON s.tenant_id = i.tenant_id AND s.id = i.step_id
+	LEFT JOIN touchpoints t ON t.tenant_id = i.tenant_id AND t.id = i.touchpoint_id `
+
 func (s *Store) load(ctx context.Context, tenantID, id string) (loaded, error) {
+	row := s.rq.QueryRowContext(ctx, `/* dispatch.Store.load */ `+loadCols+`WHERE i.tenant_id = $1 AND i.id = $2`, tenantID, id)
+	l, err := scanLoaded(row)
+	if err != nil && !errors.Is(err, errStepDeleted) {
+		return l, fmt.Errorf("load invitation: %w", db.Translate(err))
+	}
+	return l, err
+}
+
+// scanLoaded reads a row of loadCols; errStepDeleted when its step is gone.
+func scanLoaded(sc interface{ Scan(...any) error }) (loaded, error) {
 	var l loaded
 	var step sql.NullString
 	var occurred sql.NullInt64
 	var attrs sql.NullString
-	row := s.rq.QueryRowContext(ctx, `/* dispatch.Store.load */ SELECT i.id, i.rule_id, i.survey_id, i.step_id, i.contact_id,
-		i.touchpoint_id, i.channel, i.status, i.reason, i.language, i.due_at, i.sent_at, i.delivered_at, i.answered_at, i.expires_at,
-		i.reminders_sent, i.attempts, i.segments, i.provider_id, i.created_at, i.updated_at, s.name, t.occurred_at, t.attributes
-		FROM invitations i LEFT JOIN journey_steps s ON s.tenant_id = i.tenant_id AND s.id = i.step_id
-		LEFT JOIN touchpoints t ON t.tenant_id = i.tenant_id AND t.id = i.touchpoint_id
-		WHERE i.tenant_id = $1 AND i.id = $2`, tenantID, id)
-	inv, err := scanInvitation(scanSuffix{row, []any{&step, &occurred, &attrs}})
+	inv, err := scanInvitation(scanTail{sc, []any{&step, &occurred, &attrs}})
 	if err != nil {
-		return l, fmt.Errorf("load invitation: %w", db.Translate(err))
+		return l, err
 	}
 	l.Invitation = inv
 	if !step.Valid {
@@ -111,20 +122,82 @@ func (s *Store) load(ctx context.Context, tenantID, id string) (loaded, error) {
 	return l, nil
 }
 
-var errStepDeleted = errors.New("dispatch: step deleted")
-
-type scanSuffix struct {
-	row  *sql.Row
+type scanTail struct {
+	sc   interface{ Scan(...any) error }
 	tail []any
 }
 
-func (p scanSuffix) Scan(dst ...any) error { return p.row.Scan(append(dst, p.tail...)...) }
+func (p scanTail) Scan(dst ...any) error { return p.sc.Scan(append(dst, p.tail...)...) }
+
+// prefetched is what a run reads at once for a claimed batch.
+type prefetched struct {
+	loaded     map[string]loaded
+	deleted    map[string]bool // invitations whose step was deleted
+	recipients map[string]contact.Recipient
+	suppressed map[string]string
+}
+
+// prefetch reads the invitations of a batch with their steps and events,
+// their recipients (one query for the contacts, one for their keys) and the
+// suppressions of their addresses.
+func (s *Store) prefetch(ctx context.Context, tenantID string, ids []string) (*prefetched, error) {
+	p := &prefetched{loaded: map[string]loaded{}, deleted: map[string]bool{}}
+	in, args := db.InList(s.db.Dialect, []any{tenantID}, ids)
+	rows, err := s.db.R.QueryContext(ctx, `/* dispatch.Store.prefetch */ `+loadCols+`WHERE i.tenant_id = `+s.db.Dialect.Arg(1)+` AND i.id IN `+in, args...)
+	if err != nil {
+		return nil, fmt.Errorf("prefetch invitations: %w", err)
+	}
+	var contacts []string
+	for rows.Next() {
+		l, err := scanLoaded(rows)
+		switch {
+		case errors.Is(err, errStepDeleted):
+			p.deleted[l.ID] = true
+		case err != nil:
+			rows.Close()
+			return nil, fmt.Errorf("prefetch invitations: %w", err)
+		default:
+			p.loaded[l.ID] = l
+			contacts = append(contacts, l.ContactID)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("prefetch invitations: %w", err)
+	}
+	if p.recipients, err = s.contacts.Recipients(ctx, nil, tenantID, contacts); err != nil {
+		return nil, err
+	}
+	var indexes [][]byte
+	for _, r := range p.recipients {
+		if r.Reach.HasEmail {
+			indexes = append(indexes, r.Reach.EmailIndex)
+		}
+		if r.Reach.HasPhone {
+			indexes = append(indexes, r.Reach.PhoneIndex)
+		}
+	}
+	if p.suppressed, err = privacy.SuppressedMany(ctx, s.db.R, s.db.Dialect, tenantID, indexes); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+var errStepDeleted = errors.New("dispatch: step deleted")
 
 // send does one job: decide whether the invitation still goes, render it,
 // deliver it and record the outcome. last is true on the job's last
 // attempt.
-func (s *Store) send(ctx context.Context, a SendArgs, last bool) error {
-	l, err := s.load(ctx, a.TenantID, a.InvitationID)
+func (s *Store) send(ctx context.Context, a SendArgs, last bool, pre *prefetched) error {
+	var l loaded
+	var err error
+	if pre != nil && pre.deleted[a.InvitationID] {
+		err = errStepDeleted
+	} else if pl, ok := pre.get(a.InvitationID); ok {
+		l = pl
+	} else {
+		l, err = s.load(ctx, a.TenantID, a.InvitationID)
+	}
 	if errors.Is(err, db.ErrNotFound) {
 		return nil // erased with its contact
 	}
@@ -158,7 +231,15 @@ func (s *Store) send(ctx context.Context, a SendArgs, last bool) error {
 	if a.Reminder == 0 && now.After(inv.CreatedAt.AddDate(0, 0, rule.ExpiryDays)) {
 		return s.finish(ctx, a, inv, StatusExpired, ReasonNotSent)
 	}
-	rcpt, err := s.contacts.Recipient(ctx, s.rq, a.TenantID, inv.ContactID)
+	var rcpt contact.Recipient
+	if pre != nil {
+		var ok bool
+		if rcpt, ok = pre.recipients[inv.ContactID]; !ok {
+			err = db.ErrNotFound
+		}
+	} else {
+		rcpt, err = s.contacts.Recipient(ctx, s.rq, a.TenantID, inv.ContactID)
+	}
 	if errors.Is(err, db.ErrNotFound) || errors.Is(err, vault.ErrErased) {
 		return s.finish(ctx, a, inv, StatusSuppressed, ReasonErased)
 	}
@@ -167,8 +248,10 @@ func (s *Store) send(ctx context.Context, a SendArgs, last bool) error {
 	}
 	// The channel: the one chosen when scheduling, or the rule's fallback
 	// when that address is gone or suppressed since.
-	ch, reason, err := s.pickChannel(ctx, s.rq, a.TenantID, rule.Rule, rcpt.Reach)
-	if err != nil {
+	var ch, reason string
+	if pre != nil {
+		ch, reason = chooseChannel(rule.Rule, rcpt.Reach, pre.suppressed)
+	} else if ch, reason, err = s.pickChannel(ctx, s.rq, a.TenantID, rule.Rule, rcpt.Reach); err != nil {
 		return err
 	}
 	if ch == "" {
@@ -466,4 +549,13 @@ func (s *Store) recentlyAskedSent(ctx context.Context, tenantID, contactID, exce
 		return false, fmt.Errorf("frequency cap: %w", err)
 	}
 	return n > 0, nil
+}
+
+// get returns a prefetched invitation; false for a nil p.
+func (p *prefetched) get(id string) (loaded, bool) {
+	if p == nil {
+		return loaded{}, false
+	}
+	l, ok := p.loaded[id]
+	return l, ok
 }

@@ -132,7 +132,7 @@ func TestSMTPBouncesAndRetries(t *testing.T) {
 		t.Fatalf("after 451: %+v", inv)
 	}
 	// On the last attempt it gives up with a clear status.
-	if err := e.s.send(ctx, SendArgs{TenantID: e.tenant.ID, InvitationID: sc.InvitationID}, true); err != nil {
+	if err := e.s.send(ctx, SendArgs{TenantID: e.tenant.ID, InvitationID: sc.InvitationID}, true, nil); err != nil {
 		t.Fatal(err)
 	}
 	if inv := e.inv(sc.InvitationID); inv.Status != StatusBounced || inv.Reason != ReasonRetriesDone {
