@@ -72,9 +72,9 @@ func (b *breaker) open(key any) (time.Duration, bool) {
 func (b *breaker) trip(key any) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	_, was := b.until[key]
+	until, was := b.until[key]
 	b.until[key] = time.Now().Add(authPause)
-	return !was || time.Now().After(b.until[key].Add(-authPause))
+	return !was || time.Now().After(until) // the first trip of a pause
 }
 
 // loaded is an invitation with what rendering needs of its step and event.

@@ -149,19 +149,6 @@ func (s *Store) sender(ctx context.Context, tenantID string) (*sender, error) {
 // already handled (another run sent it).
 var errNotCommitted = errors.New("dispatch: invitation already handled")
 
-// SenderTransport adapts an email.Sender that cannot pause before the end
-// of DATA: commit runs just before Send, so a crash between the two loses
-// the message rather than sending it twice.
-type SenderTransport struct{ Sender email.Sender }
-
-// Deliver implements EmailTransport.
-func (t SenderTransport) Deliver(ctx context.Context, env email.Envelope, raw []byte, commit func() error) error {
-	if err := commit(); err != nil {
-		return err
-	}
-	return t.Sender.Send(ctx, env, raw)
-}
-
 // SMTPTransport delivers through an SMTP relay with a pool of connections.
 type SMTPTransport struct{ SMTP *email.SMTP }
 

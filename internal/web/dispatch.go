@@ -250,21 +250,18 @@ func (s *Server) renderRule(w http.ResponseWriter, r *http.Request, rc *reqCtx, 
 }
 
 func (s *Server) ruleSave(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
-	st, jname, err := s.stepOf(r, rc)
-	if err != nil {
-		s.fail(w, r, err)
+	d, rule, probs, ok := s.ruleRequest(w, r, rc)
+	if !ok {
 		return
 	}
-	f := ruleFormFrom(r)
-	d := ruleData{Step: st, Journey: jname, Form: f}
-	rule, probs := s.ruleOf(rc, st.ID, f)
+	f := d.Form
 	if len(probs) == 0 && f.SurveyID != "" {
 		if _, err := s.Surveys.Get(r.Context(), rc.tenant.ID, f.SurveyID); err != nil {
 			probs = append(probs, rc.t(s, "Choose one of your surveys."))
 		}
 	}
 	if len(probs) == 0 {
-		_, err = s.Dispatch.SaveRule(r.Context(), rc.actor(), rc.tenant.ID, rule)
+		_, err := s.Dispatch.SaveRule(r.Context(), rc.actor(), rc.tenant.ID, rule)
 		switch {
 		case errors.Is(err, dispatch.ErrInvalidRule):
 			probs = ruleProblems(err)
@@ -282,6 +279,24 @@ func (s *Server) ruleSave(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	s.renderRule(w, r, rc, http.StatusOK, rc.t(s, "Rule saved."), d)
 }
 
+// ruleRequest reads the rule form posted for a step and lists what is
+// wrong with it; false when the step is not the tenant's (answered).
+func (s *Server) ruleRequest(w http.ResponseWriter, r *http.Request, rc *reqCtx) (ruleData, dispatch.Rule, []string, bool) {
+	st, jname, err := s.stepOf(r, rc)
+	if err != nil {
+		s.fail(w, r, err)
+		return ruleData{}, dispatch.Rule{}, nil, false
+	}
+	f := ruleFormFrom(r)
+	rule, probs := s.ruleOf(rc, st.ID, f)
+	if len(probs) == 0 {
+		if err := rule.Validate(); err != nil {
+			probs = ruleProblems(err)
+		}
+	}
+	return ruleData{Step: st, Journey: jname, Form: f}, rule, probs, true
+}
+
 // ruleProblems splits a joined validation error into its messages.
 func ruleProblems(err error) []string {
 	var out []string
@@ -295,19 +310,11 @@ func ruleProblems(err error) []string {
 }
 
 func (s *Server) rulePreview(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
-	st, jname, err := s.stepOf(r, rc)
-	if err != nil {
-		s.fail(w, r, err)
+	d, rule, probs, ok := s.ruleRequest(w, r, rc)
+	if !ok {
 		return
 	}
-	f := ruleFormFrom(r)
-	d := ruleData{Step: st, Journey: jname, Form: f}
-	rule, probs := s.ruleOf(rc, st.ID, f)
-	if len(probs) == 0 {
-		if err := rule.Validate(); err != nil {
-			probs = ruleProblems(err)
-		}
-	}
+	f := d.Form
 	if !db.ValidID(f.PreviewContact) {
 		probs = append(probs, rc.t(s, "Give the id of one of your contacts (see the Contacts page)."))
 	}
@@ -331,19 +338,11 @@ func (s *Server) rulePreview(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 }
 
 func (s *Server) ruleTest(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
-	st, jname, err := s.stepOf(r, rc)
-	if err != nil {
-		s.fail(w, r, err)
+	d, rule, probs, ok := s.ruleRequest(w, r, rc)
+	if !ok {
 		return
 	}
-	f := ruleFormFrom(r)
-	d := ruleData{Step: st, Journey: jname, Form: f}
-	rule, probs := s.ruleOf(rc, st.ID, f)
-	if len(probs) == 0 {
-		if err := rule.Validate(); err != nil {
-			probs = ruleProblems(err)
-		}
-	}
+	f := d.Form
 	if a, err := mail.ParseAddress(f.TestAddress); err != nil || a.Address != f.TestAddress {
 		probs = append(probs, rc.t(s, "Give the email address the test goes to, such as you@example.com."))
 	}
