@@ -629,10 +629,10 @@ func (s *Server) outboxMessageHTML(w http.ResponseWriter, r *http.Request, rc *r
 func (s *Server) unsubscribePage(w http.ResponseWriter, r *http.Request) {
 	token := r.PathValue("token")
 	if _, _, err := s.Dispatch.ByToken(r.Context(), token); err != nil {
-		s.publicPage(w, r, http.StatusNotFound, "unsubscribe", map[string]any{"Unknown": true})
+		s.publicPage(w, r, http.StatusNotFound, "public_unsubscribe", publicOpts{Title: "Unsubscribe"}, map[string]any{"Unknown": true})
 		return
 	}
-	s.publicPage(w, r, http.StatusOK, "unsubscribe", map[string]any{"Token": token})
+	s.publicPage(w, r, http.StatusOK, "public_unsubscribe", publicOpts{Title: "Unsubscribe"}, map[string]any{"Token": token})
 }
 
 // unsubscribePost is both the button of the page and the RFC 8058
@@ -644,21 +644,13 @@ func (s *Server) unsubscribePost(w http.ResponseWriter, r *http.Request) {
 	_ = r.ParseForm()
 	_, ch, err := s.Dispatch.Unsubscribe(r.Context(), r.PathValue("token"))
 	if errors.Is(err, db.ErrNotFound) {
-		s.publicPage(w, r, http.StatusNotFound, "unsubscribe", map[string]any{"Unknown": true})
+		s.publicPage(w, r, http.StatusNotFound, "public_unsubscribe", publicOpts{Title: "Unsubscribe"}, map[string]any{"Unknown": true})
 		return
 	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.publicPage(w, r, http.StatusOK, "unsubscribe", map[string]any{"Done": true, "Channel": ch})
+	s.publicPage(w, r, http.StatusOK, "public_unsubscribe", publicOpts{Title: "Unsubscribe"}, map[string]any{"Done": true, "Channel": ch})
 }
 
-// publicPage renders a page for the people avis writes to: no session, no
-// navigation, in the browser's language.
-func (s *Server) publicPage(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
-	v := &view{Data: data}
-	v.Lang = s.lang(r, "")
-	v.Title = s.cat.T(v.Lang, "Unsubscribe")
-	s.render(w, r, nil, status, name, v)
-}

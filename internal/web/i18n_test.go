@@ -44,6 +44,7 @@ func messages(t *testing.T) []string {
 		regexp.MustCompile(`cat\.T\([a-zA-Z.]+, "([^"]+)"`),
 		regexp.MustCompile(`\{"/[a-z]*", "([^"]+)", account`),
 		regexp.MustCompile(`v\.T\("([^"]+)"`),
+		regexp.MustCompile(`publicOpts\{Title: "([^"]+)"`),
 		regexp.MustCompile(`\{string\(contact\.Field[A-Za-z]+\), "([^"]+)"`),
 	)
 	for _, r := range passwordReasons {

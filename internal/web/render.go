@@ -22,6 +22,12 @@ func loadPages(cat *i18n.Catalogs) (*pages, error) {
 	if err != nil {
 		return nil, fmt.Errorf("web: layout: %w", err)
 	}
+	// Pages for the people avis writes to (public_*.html) have their own
+	// layout: no session, no navigation, the tenant's name and colour.
+	publicLayout, err := fs.ReadFile(templateFS, "templates/public_layout.html")
+	if err != nil {
+		return nil, fmt.Errorf("web: public layout: %w", err)
+	}
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("web: templates: %w", err)
@@ -29,14 +35,18 @@ func loadPages(cat *i18n.Catalogs) (*pages, error) {
 	p := &pages{byName: map[string]*template.Template{}}
 	for _, n := range names {
 		name := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
-		if name == "layout" {
+		if name == "layout" || name == "public_layout" {
 			continue
 		}
 		body, err := fs.ReadFile(templateFS, n)
 		if err != nil {
 			return nil, fmt.Errorf("web: template %s: %w", n, err)
 		}
-		t, err := template.New(name).Parse(string(layout))
+		base := layout
+		if strings.HasPrefix(name, "public_") {
+			base = publicLayout
+		}
+		t, err := template.New(name).Parse(string(base))
 		if err == nil {
 			_, err = t.Parse(string(body))
 		}
@@ -75,7 +85,26 @@ type view struct {
 	// Refresh, when above zero, makes the browser reload the page after
 	// that many seconds (a running import's status page).
 	Refresh int
-	Data    any
+	// Brand and LangLinks are for public pages: the tenant that asks, and
+	// links to the same page in each language (no cookie is set).
+	Brand     *publicBrand
+	LangLinks []langLink
+	Data      any
+}
+
+// publicBrand is how a tenant appears on the pages its customers see.
+type publicBrand struct {
+	// Name is the company's name as its customers know it.
+	Name string
+	// LogoURL and StyleURL, when set, are same-origin URLs of the tenant's
+	// logo and of a stylesheet that sets its colours.
+	LogoURL, StyleURL string
+}
+
+// langLink is one entry of a public page's language menu.
+type langLink struct {
+	Code, Name, Href string
+	Current          bool
 }
 
 // T translates a message into the page's language.
