@@ -178,6 +178,9 @@ func (s *Server) routes() http.Handler {
 	// REST API.
 	s.surveyRoutes(mux)
 	s.dispatchRoutes(mux)
+	s.surveyPageRoutes(mux)
+	s.privacyRoutes(mux)
+	s.meRoutes(mux)
 	mux.HandleFunc("GET /api/v1/openapi.json", s.openAPI)
 	mux.Handle("GET /api/v1/me", s.api(s.apiMe, ""))
 	mux.Handle("GET /api/v1/contacts", s.api(s.apiContacts, "contacts:read"))
