@@ -18,6 +18,9 @@ type Reach struct {
 	EmailIndex, PhoneIndex []byte
 	Language, Country      string
 	TimeZone               string
+	// Restricted is true while the contact's processing is restricted
+	// (GDPR Art. 18): they must not be invited.
+	Restricted bool
 }
 
 // Reachability reads how a contact can be reached, through q (a
@@ -28,12 +31,14 @@ func (s *Store) Reachability(ctx context.Context, q db.Querier, tenantID, id str
 		q = s.db.R
 	}
 	var r Reach
-	err := q.QueryRowContext(ctx, `/* contact.Store.Reachability */ SELECT email_bidx, phone_bidx, language, country, time_zone
-		FROM contacts WHERE tenant_id = $1 AND id = $2`, tenantID, id).Scan(&r.EmailIndex, &r.PhoneIndex, &r.Language, &r.Country, &r.TimeZone)
+	var restricted int64
+	err := q.QueryRowContext(ctx, `/* contact.Store.Reachability */ SELECT email_bidx, phone_bidx, language, country, time_zone,
+		restricted_at FROM contacts WHERE tenant_id = $1 AND id = $2`, tenantID, id).Scan(&r.EmailIndex, &r.PhoneIndex, &r.Language, &r.Country,
+		&r.TimeZone, &restricted)
 	if err != nil {
 		return Reach{}, fmt.Errorf("contact reachability: %w", db.Translate(err))
 	}
-	r.HasEmail, r.HasPhone = len(r.EmailIndex) > 0, len(r.PhoneIndex) > 0
+	r.HasEmail, r.HasPhone, r.Restricted = len(r.EmailIndex) > 0, len(r.PhoneIndex) > 0, restricted != 0
 	return r, nil
 }
 
@@ -58,14 +63,15 @@ func (s *Store) Recipient(ctx context.Context, q db.Querier, tenantID, id string
 		attrs        string
 		pattrs       []byte
 		eidx, phidx  []byte
+		restricted   int64
 		out          Recipient
 		decodedAttrs map[string]string
 	)
 	err := q.QueryRowContext(ctx, `/* contact.Store.Recipient */ SELECT tenant_id, id, external_id, email_sealed, phone_sealed,
 		first_name_sealed, last_name_sealed, language, country, time_zone, created_at, updated_at, attributes, attributes_sealed,
-		email_bidx, phone_bidx FROM contacts WHERE tenant_id = $1 AND id = $2`, tenantID, id).Scan(
+		email_bidx, phone_bidx, restricted_at FROM contacts WHERE tenant_id = $1 AND id = $2`, tenantID, id).Scan(
 		&r.c.TenantID, &r.c.ID, &r.c.ExternalID, &r.email, &r.phone, &r.first, &r.last, &r.c.Language, &r.c.Country,
-		&r.c.TimeZone, &r.created, &r.updated, &attrs, &pattrs, &eidx, &phidx)
+		&r.c.TimeZone, &r.created, &r.updated, &attrs, &pattrs, &eidx, &phidx, &restricted)
 	if err != nil {
 		return Recipient{}, fmt.Errorf("recipient: %w", db.Translate(err))
 	}
@@ -76,7 +82,7 @@ func (s *Store) Recipient(ctx context.Context, q db.Querier, tenantID, id string
 	}
 	out.Contact = c
 	out.Reach = Reach{HasEmail: c.Email != "", HasPhone: c.Phone != "", EmailIndex: eidx, PhoneIndex: phidx,
-		Language: c.Language, Country: c.Country, TimeZone: c.TimeZone}
+		Language: c.Language, Country: c.Country, TimeZone: c.TimeZone, Restricted: restricted != 0}
 	out.Attributes = map[string]string{}
 	if attrs != "" && attrs != "{}" {
 		if err := json.Unmarshal([]byte(attrs), &decodedAttrs); err != nil {
@@ -113,19 +119,20 @@ func (s *Store) ReachabilityMany(ctx context.Context, q db.Querier, tenantID str
 	for start := 0; start < len(ids); start += per {
 		end := min(start+per, len(ids))
 		in, args := db.InList(s.db.Dialect, []any{tenantID}, ids[start:end])
-		rows, err := q.QueryContext(ctx, `/* contact.Store.ReachabilityMany */ SELECT id, email_bidx, phone_bidx, language, country, time_zone
-			FROM contacts WHERE tenant_id = `+s.db.Dialect.Arg(1)+` AND id IN `+in, args...)
+		rows, err := q.QueryContext(ctx, `/* contact.Store.ReachabilityMany */ SELECT id, email_bidx, phone_bidx, language, country, time_zone,
+			restricted_at FROM contacts WHERE tenant_id = `+s.db.Dialect.Arg(1)+` AND id IN `+in, args...)
 		if err != nil {
 			return nil, fmt.Errorf("contact reachability: %w", err)
 		}
 		for rows.Next() {
 			var id string
 			var r Reach
-			if err := rows.Scan(&id, &r.EmailIndex, &r.PhoneIndex, &r.Language, &r.Country, &r.TimeZone); err != nil {
+			var restricted int64
+			if err := rows.Scan(&id, &r.EmailIndex, &r.PhoneIndex, &r.Language, &r.Country, &r.TimeZone, &restricted); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("contact reachability: %w", err)
 			}
-			r.HasEmail, r.HasPhone = len(r.EmailIndex) > 0, len(r.PhoneIndex) > 0
+			r.HasEmail, r.HasPhone, r.Restricted = len(r.EmailIndex) > 0, len(r.PhoneIndex) > 0, restricted != 0
 			out[id] = r
 		}
 		rows.Close()
@@ -152,7 +159,7 @@ func (s *Store) Recipients(ctx context.Context, q db.Querier, tenantID string, i
 		in, args := db.InList(s.db.Dialect, []any{tenantID}, ids[start:min(start+500, len(ids))])
 		rows, err := q.QueryContext(ctx, `/* contact.Store.Recipients */ SELECT tenant_id, id, external_id, email_sealed, phone_sealed,
 			first_name_sealed, last_name_sealed, language, country, time_zone, created_at, updated_at, attributes, attributes_sealed,
-			email_bidx, phone_bidx FROM contacts WHERE tenant_id = `+s.db.Dialect.Arg(1)+` AND id IN `+in, args...)
+			email_bidx, phone_bidx, restricted_at FROM contacts WHERE tenant_id = `+s.db.Dialect.Arg(1)+` AND id IN `+in, args...)
 		if err != nil {
 			return nil, fmt.Errorf("recipients: %w", err)
 		}
@@ -160,8 +167,9 @@ func (s *Store) Recipients(ctx context.Context, q db.Querier, tenantID string, i
 			var r row
 			var attrs string
 			var pattrs, eidx, phidx []byte
+			var restricted int64
 			if err := rows.Scan(&r.c.TenantID, &r.c.ID, &r.c.ExternalID, &r.email, &r.phone, &r.first, &r.last, &r.c.Language,
-				&r.c.Country, &r.c.TimeZone, &r.created, &r.updated, &attrs, &pattrs, &eidx, &phidx); err != nil {
+				&r.c.Country, &r.c.TimeZone, &r.created, &r.updated, &attrs, &pattrs, &eidx, &phidx, &restricted); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("recipients: %w", err)
 			}
@@ -174,6 +182,7 @@ func (s *Store) Recipients(ctx context.Context, q db.Querier, tenantID string, i
 				rows.Close()
 				return nil, err
 			}
+			rc.Reach.Restricted = restricted != 0
 			out[r.c.ID] = rc
 		}
 		rows.Close()

@@ -329,6 +329,32 @@ func TestChecksAtScheduleAndSend(t *testing.T) {
 	if inv := e.inv(sc.InvitationID); inv.Status != StatusSuppressed || inv.Reason != ReasonErased {
 		t.Errorf("erased: %+v", inv)
 	}
+
+	// Restriction of processing (GDPR Art. 18): checked when scheduling,
+	// and again when sending; lifting it lets the next event through.
+	held := e.contact(contact.Input{Email: "held@example.fr"})
+	if err := e.contacts.Restrict(ctx, sys, e.tenant.ID, held, true); err != nil {
+		t.Fatal(err)
+	}
+	if sc := e.event(held, now); sc.Status != StatusSuppressed || sc.Reason != ReasonRestricted {
+		t.Errorf("restricted when scheduling: %+v", sc)
+	}
+	if err := e.contacts.Restrict(ctx, sys, e.tenant.ID, held, false); err != nil {
+		t.Fatal(err)
+	}
+	later := e.event(held, now.Add(time.Minute))
+	if later.Status != StatusScheduled {
+		t.Fatalf("after lifting the restriction: %+v", later)
+	}
+	if err := e.contacts.Restrict(ctx, sys, e.tenant.ID, held, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.run(later.InvitationID, 0); err != nil {
+		t.Fatal(err)
+	}
+	if inv := e.inv(later.InvitationID); inv.Status != StatusSuppressed || inv.Reason != ReasonRestricted {
+		t.Errorf("restricted after scheduling: %+v", inv)
+	}
 }
 
 func TestSendWindowSnoozes(t *testing.T) {
@@ -573,13 +599,19 @@ func TestRunDueChecksAtSending(t *testing.T) {
 	if err := privacy.Suppress(ctx, e.db.W, e.tenant.ID, reach.EmailIndex, privacy.SuppressEmail, privacy.ReasonUnsubscribed); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := e.s.RunDue(ctx, e.tenant.ID); err != nil || n != 3 {
+	held := e.contact(contact.Input{Email: "held@example.org"})
+	restricted := e.event(held, e.clock.now())
+	if err := e.contacts.Restrict(ctx, sys, e.tenant.ID, held, true); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := e.s.RunDue(ctx, e.tenant.ID); err != nil || n != 4 {
 		t.Fatalf("RunDue = %d, %v", n, err)
 	}
 	for _, c := range []struct {
 		id, status, reason string
 	}{{ok.InvitationID, StatusSent, ""}, {erased.InvitationID, StatusSuppressed, ReasonErased},
-		{stopped.InvitationID, StatusSuppressed, privacy.ReasonUnsubscribed}} {
+		{stopped.InvitationID, StatusSuppressed, privacy.ReasonUnsubscribed},
+		{restricted.InvitationID, StatusSuppressed, ReasonRestricted}} {
 		if inv := e.inv(c.id); inv.Status != c.status || inv.Reason != c.reason {
 			t.Errorf("invitation %s: %s %q, want %s %q", c.id, inv.Status, inv.Reason, c.status, c.reason)
 		}

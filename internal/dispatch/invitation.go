@@ -45,6 +45,7 @@ const (
 	ReasonUnsupported   = "destination_not_served"
 	ReasonSMSUnknown    = "sms_outcome_unknown"
 	ReasonCapped        = "asked_recently"
+	ReasonRestricted    = "processing_restricted"
 	ReasonHardBounce    = privacy.ReasonHardBounce
 	ReasonUnsubscribed  = privacy.ReasonUnsubscribed
 	ReasonRelayAuth     = "relay_login_refused"
@@ -116,8 +117,12 @@ func zone(name string) *time.Location {
 }
 
 // pickChannel returns the first channel of the rule for which the contact
-// has an address that is not suppressed, or "" and why none.
+// has an address that is not suppressed, or "" and why none (a restricted
+// contact has none).
 func (s *Store) pickChannel(ctx context.Context, q db.Querier, tenantID string, r *Rule, reach contact.Reach) (string, string, error) {
+	if reach.Restricted {
+		return "", ReasonRestricted, nil
+	}
 	reason := ReasonNoAddress
 	for _, ch := range r.Channels {
 		ix := reach.EmailIndex

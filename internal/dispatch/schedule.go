@@ -198,8 +198,12 @@ func (s *Store) scheduleBatch(ctx context.Context, tx *sql.Tx, tenantID string, 
 }
 
 // chooseChannel returns the first channel of the rule for which the
-// contact has an address that is not suppressed, or "" and why none.
+// contact has an address that is not suppressed, or "" and why none. A
+// contact whose processing is restricted has none.
 func chooseChannel(r *Rule, reach contact.Reach, suppressed map[string]string) (string, string) {
+	if reach.Restricted {
+		return "", ReasonRestricted
+	}
 	reason := ReasonNoAddress
 	for _, ch := range r.Channels {
 		ix := reach.EmailIndex

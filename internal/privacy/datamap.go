@@ -155,7 +155,8 @@ func buildMap() []Field {
 		col{"language", NotPersonal, ask}, col{"country", NotPersonal, ask}, col{"time_zone", NotPersonal, "sending at a decent local hour"},
 		col{"created_at", NotPersonal, ask}, col{"updated_at", NotPersonal, ask},
 		col{"attributes", NotPersonal, "segmenting results (store, product, region) as the tenant declared them not personal"},
-		col{"attributes_sealed", Personal, "attributes the tenant declared personal"})...)
+		col{"attributes_sealed", Personal, "attributes the tenant declared personal"},
+		col{"restricted_at", NotPersonal, "honouring a restriction of processing (GDPR 18)"})...)
 	m = append(m, table("tenants", Contract, KeepWithTenant, col{"default_region", NotPersonal, "reading phone numbers written without a country code"})...)
 	m = append(m, table("contact_attributes", Contract, KeepWithTenant,
 		col{"tenant_id", NotPersonal, run}, col{"name", NotPersonal, run}, col{"label", NotPersonal, run},
@@ -210,5 +211,6 @@ func buildMap() []Field {
 	m = append(m, surveyMap()...)
 	m = append(m, messageMap()...)
 	m = append(m, dispatchMap()...)
+	m = append(m, requestMap()...)
 	return m
 }

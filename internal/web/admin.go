@@ -9,11 +9,13 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/pquerna/otp"
 
 	"avis/internal/account"
 	"avis/internal/audit"
+	"avis/internal/contact"
 	"avis/internal/db"
 )
 
@@ -250,7 +252,47 @@ func (s *Server) contactPage(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 		s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, rc, http.StatusOK, "contact", &view{Title: rc.t(s, "Contact"), Data: c})
+	restricted, err := s.Contacts.Restriction(r.Context(), rc.tenant.ID, id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	v := &view{Title: rc.t(s, "Contact"), Data: contactView{Contact: c, RestrictedAt: restricted}}
+	switch r.URL.Query().Get("done") {
+	case "restricted":
+		v.Flash = rc.t(s, "Processing restricted: this person will not be invited until the restriction is lifted.")
+	case "unrestricted":
+		v.Flash = rc.t(s, "Restriction lifted.")
+	}
+	s.render(w, r, rc, http.StatusOK, "contact", v)
+}
+
+// contactView is a contact page: the decrypted contact and whether its
+// processing is restricted.
+type contactView struct {
+	contact.Contact
+	RestrictedAt time.Time
+}
+
+// contactRestrict sets or lifts the restriction of processing (GDPR
+// Art. 18) of a contact.
+func (s *Server) contactRestrict(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	id := r.PathValue("id")
+	on := r.PostFormValue("restrict") == "1"
+	err := s.Contacts.Restrict(r.Context(), rc.actor(), rc.tenant.ID, id, on)
+	if errors.Is(err, db.ErrNotFound) || !db.ValidID(id) {
+		s.fail(w, r, errNotFound)
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	done := "unrestricted"
+	if on {
+		done = "restricted"
+	}
+	http.Redirect(w, r, "/contacts/"+id+"?done="+done, http.StatusSeeOther)
 }
 
 func (s *Server) contactErase(w http.ResponseWriter, r *http.Request, rc *reqCtx) {

@@ -653,4 +653,3 @@ func (s *Server) unsubscribePost(w http.ResponseWriter, r *http.Request) {
 	}
 	s.publicPage(w, r, http.StatusOK, "public_unsubscribe", publicOpts{Title: "Unsubscribe"}, map[string]any{"Done": true, "Channel": ch})
 }
-

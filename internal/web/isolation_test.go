@@ -99,6 +99,7 @@ func TestTenantIsolation(t *testing.T) {
 	}{
 		{"GET /contacts/{id}", "GET", "/contacts/" + bc.ID, nil, ""},
 		{"POST /contacts/{id}/erase", "POST", "/contacts/" + bc.ID + "/erase", url.Values{"csrf": {tok}}, ""},
+		{"POST /contacts/{id}/restrict", "POST", "/contacts/" + bc.ID + "/restrict", url.Values{"csrf": {tok}, "restrict": {"1"}}, ""},
 		{"POST /users/{id}/role", "POST", "/users/" + betaViewer.ID + "/role", url.Values{"csrf": {tok}, "role": {"owner"}}, ""},
 		{"POST /users/{id}/remove", "POST", "/users/" + betaOwner.ID + "/remove", url.Values{"csrf": {tok}}, ""},
 		{"POST /apikeys/{id}/revoke", "POST", "/apikeys/" + bKey.ID + "/revoke", url.Values{"csrf": {tok}}, ""},
@@ -183,6 +184,9 @@ func TestTenantIsolation(t *testing.T) {
 	}
 	if _, err := e.contacts.Get(ctx, audit.System("test"), beta.ID, bc.ID); err != nil {
 		t.Errorf("beta's contact: %v", err)
+	}
+	if at, err := e.contacts.Restriction(ctx, beta.ID, bc.ID); err != nil || !at.IsZero() {
+		t.Errorf("beta's contact restricted: %v, %v", at, err)
 	}
 	if role, err := e.accounts.RoleOf(ctx, beta.ID, betaViewer.ID); err != nil || role != account.RoleViewer {
 		t.Errorf("beta viewer role = %v, %v", role, err)

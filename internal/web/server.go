@@ -154,6 +154,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /contacts", s.authed(s.contactsPage, authOpts{perm: account.PermContactsRead}))
 	mux.Handle("GET /contacts/{id}", s.authed(s.contactPage, authOpts{perm: account.PermContactsRead}))
 	mux.Handle("POST /contacts/{id}/erase", s.authed(s.contactErase, authOpts{perm: account.PermContactsWrite}))
+	mux.Handle("POST /contacts/{id}/restrict", s.authed(s.contactRestrict, authOpts{perm: account.PermContactsWrite}))
 	mux.Handle("GET /imports", s.authed(s.importsPage, authOpts{perm: account.PermContactsRead}))
 	mux.Handle("POST /imports/upload", s.authed(s.importUpload, authOpts{perm: account.PermContactsWrite, multipart: true}))
 	mux.Handle("GET /imports/{id}", s.authed(s.importPage, authOpts{perm: account.PermContactsRead}))
