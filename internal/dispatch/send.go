@@ -350,6 +350,10 @@ func (s *Store) sendEmail(ctx context.Context, a SendArgs, rc *renderCtx, last b
 		}
 		s.setReason(ctx, a.TenantID, rc.inv.ID, ReasonRelayAuth)
 		return &snoozeError{authPause}
+	case se.RateLimited:
+		// The relay asked to slow down: this one waits out the pause
+		// without it counting as a failed attempt.
+		return &snoozeError{max(se.RetryAfter, time.Second)}
 	case se.HardBounce:
 		if err := privacy.Suppress(ctx, s.db.W, a.TenantID, rc.rcpt.Reach.EmailIndex, privacy.SuppressEmail, privacy.ReasonHardBounce); err != nil {
 			return err
@@ -490,7 +494,7 @@ func (s *Store) uncommit(ctx context.Context, a SendArgs, inv Invitation) error 
 	var err error
 	if a.Reminder == 0 {
 		_, err = s.db.W.ExecContext(ctx, `/* dispatch.Store.uncommit */ UPDATE invitations SET status = 'scheduled', sent_at = 0, expires_at = 0,
-			updated_at = $3 WHERE tenant_id = $1 AND id = $2 AND status = 'sent'`, a.TenantID, inv.ID, db.Now())
+			attempts = attempts - 1, updated_at = $3 WHERE tenant_id = $1 AND id = $2 AND status = 'sent'`, a.TenantID, inv.ID, db.Now())
 	} else {
 		_, err = s.db.W.ExecContext(ctx, `/* dispatch.Store.uncommit */ UPDATE invitations SET reminders_sent = $3, updated_at = $4
 			WHERE tenant_id = $1 AND id = $2 AND reminders_sent = $5`, a.TenantID, inv.ID, a.Reminder-1, db.Now(), a.Reminder)

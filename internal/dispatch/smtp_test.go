@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/mail"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/emersion/go-msgauth/dkim"
+	"github.com/emersion/go-smtp"
 
 	"avis/internal/channel/email"
 	"avis/internal/channel/email/smtptest"
@@ -140,5 +143,44 @@ func TestSMTPBouncesAndRetries(t *testing.T) {
 	}
 	if n := srv.Count(); n != 0 {
 		t.Fatalf("%d messages accepted, want 0", n)
+	}
+}
+
+// TestRelayThrottlePutsBack: when the relay asks to slow down (451 4.7.0
+// to a message), that message and the others of the run wait out the pause
+// as scheduled — none is counted as a failed attempt, none is given up,
+// and the paused relay is not called again during the run.
+func TestRelayThrottlePutsBack(t *testing.T) {
+	ctx := context.Background()
+	e, srv, _ := smtpEnv(t)
+	e.rule(nil)
+	var mu sync.Mutex
+	var tries int
+	srv.OnData(func(smtptest.Message) error {
+		mu.Lock()
+		defer mu.Unlock()
+		tries++
+		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "Too many messages, slow down"}
+	})
+	var ids []string
+	for i := range 20 {
+		ids = append(ids, e.event(e.contact(contact.Input{Email: fmt.Sprintf("p%d@example.org", i)}), e.clock.now()).InvitationID)
+	}
+	if _, err := e.s.RunDue(ctx, e.tenant.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		inv := e.inv(id)
+		if inv.Status != StatusScheduled || inv.Attempts != 0 || !inv.DueAt.After(e.clock.now()) {
+			t.Errorf("invitation %s after the relay asked to slow down: %s, %d attempts, due %v (now %v)",
+				id, inv.Status, inv.Attempts, inv.DueAt, e.clock.now())
+		}
+	}
+	// Messages already on the relay's connections when it refused the
+	// first are refused too; no other reaches it.
+	mu.Lock()
+	defer mu.Unlock()
+	if pool := 4; tries < 1 || tries > pool || srv.Count() != 0 {
+		t.Errorf("the relay saw %d messages and accepted %d; want 1 to 4 (the connection pool) and 0", tries, srv.Count())
 	}
 }

@@ -48,6 +48,13 @@ type SendError struct {
 	// until its configuration is fixed, and the sender refuses every later
 	// Send with the same error.
 	Auth bool
+	// RateLimited means the relay asked to slow down (421, or 4xx with a
+	// 4.7.x status): no message goes to it for RetryAfter, and the caller
+	// should put this one back for at least that long without counting it
+	// as a failed attempt. Temporary is true as well.
+	RateLimited bool
+	// RetryAfter is how long the relay is paused, when RateLimited.
+	RetryAfter time.Duration
 	// Code is the SMTP reply code, 0 when the server did not reply.
 	Code int
 	// EnhancedCode is the RFC 3463 status ("5.1.1"), when the server gave one.
@@ -85,6 +92,8 @@ func (e *SendError) Error() string {
 		b.WriteString(" (authentication failed: check the relay's user and password)")
 	case e.HardBounce:
 		b.WriteString(" (hard bounce)")
+	case e.RateLimited:
+		b.WriteString(" (the relay asked to slow down: paused for " + e.RetryAfter.String() + ")")
 	case e.Temporary:
 		b.WriteString(" (temporary)")
 	default:

@@ -65,6 +65,7 @@ type SMTP struct {
 	log     *slog.Logger
 	sem     chan struct{}
 	limiter *limiter
+	slow    throttle
 
 	mu      sync.Mutex
 	idle    []*conn // most recently used last
@@ -193,6 +194,12 @@ func (s *SMTP) SendCommit(ctx context.Context, env Envelope, raw []byte, commit 
 		return classify(ctx, StageConnect, ctx.Err())
 	}
 	defer func() { <-s.sem }()
+	// Checked once a connection slot is ours, so that messages queued
+	// behind a refused one do not reach the relay during the pause.
+	if d := s.slow.paused(time.Now()); d > 0 {
+		return &SendError{Temporary: true, RateLimited: true, RetryAfter: d, Stage: StageRate,
+			Msg: "the relay asked to slow down"}
+	}
 
 	for attempt := 0; ; attempt++ {
 		c, reused, err := s.get(ctx)
@@ -216,6 +223,7 @@ func (s *SMTP) SendCommit(ctx context.Context, env Envelope, raw []byte, commit 
 			} else {
 				s.put(c)
 			}
+			s.slow.ok()
 			return nil
 		}
 		se := classify(ctx, stage, err)
@@ -233,6 +241,11 @@ func (s *SMTP) SendCommit(ctx context.Context, env Envelope, raw []byte, commit 
 		}
 		if se.Auth {
 			s.latchAuth(se)
+		}
+		if asksToSlowDown(se) {
+			se.Temporary, se.RateLimited, se.RetryAfter = true, true, s.slow.slowDown(time.Now())
+			s.log.Warn("smtp: the relay asked to slow down; new messages wait", "relay", s.relay.Addr(),
+				"code", se.Code, "status", se.EnhancedCode, "pause", se.RetryAfter)
 		}
 		return se
 	}
