@@ -1,0 +1,88 @@
+package response
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"avis/internal/db"
+	"avis/internal/dispatch"
+	"avis/internal/privacy"
+	"avis/internal/survey"
+)
+
+// complete validates the whole response, scores it, marks it complete
+// and its invitation answered, and records the consent given, in the
+// caller's transaction. A problem left on an earlier page (possible only
+// when the survey changed between pages) sends the person back to it.
+func (s *Store) complete(ctx context.Context, tx *sql.Tx, r *Response, def *survey.Definition, merged survey.Answers,
+	consent *Consent, now time.Time, out *Outcome) error {
+	before := make(map[string]bool, len(merged))
+	for id := range merged {
+		before[id] = true
+	}
+	if errs := survey.Validate(def, merged); len(errs) > 0 {
+		page := len(def.Pages)
+		for id := range errs {
+			if _, p, ok := def.Question(id); ok && p < page {
+				page = p
+			}
+		}
+		r.Page = page
+		if err := s.moveTo(ctx, tx, r, merged, now, out); err != nil {
+			return err
+		}
+		out.Errors = map[string]error{}
+		for id, e := range errs {
+			if _, p, _ := def.Question(id); p == page {
+				out.Errors[id] = e
+			}
+		}
+		return nil
+	}
+	// Validate dropped the answers to questions now hidden: drop them from
+	// storage too.
+	for id := range before {
+		if _, ok := merged[id]; !ok {
+			if _, err := tx.ExecContext(ctx, `/* response.Store.complete */ DELETE FROM response_answers
+				WHERE tenant_id = $1 AND response_id = $2 AND question_id = $3`, r.TenantID, r.ID, id); err != nil {
+				return db.Translate(err)
+			}
+		}
+	}
+	r.Scores = survey.Scores(def, merged)
+	for _, sc := range r.Scores {
+		if sc.Category == "" {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `/* response.Store.complete */ UPDATE response_answers SET category = $4
+			WHERE tenant_id = $1 AND response_id = $2 AND question_id = $3`, r.TenantID, r.ID, sc.QuestionID, string(sc.Category)); err != nil {
+			return db.Translate(err)
+		}
+	}
+	stamp := db.Stamp(now)
+	if _, err := tx.ExecContext(ctx, `/* response.Store.complete */ UPDATE responses SET status = 'complete', page = $3,
+		completed_at = $4, updated_at = $4 WHERE tenant_id = $1 AND id = $2 AND status = 'partial'`,
+		r.TenantID, r.ID, len(def.Pages), stamp); err != nil {
+		return db.Translate(err)
+	}
+	if r.InvitationID != "" {
+		if _, err := dispatch.MarkAnswered(ctx, tx, r.TenantID, r.InvitationID, now); err != nil {
+			return err
+		}
+	}
+	if consent != nil && r.ContactID != "" {
+		rec, err := s.consents.Record(ctx, tx, privacy.Receipt{TenantID: r.TenantID, SubjectID: r.ContactID, Purpose: consent.Purpose,
+			ResponseID: r.ID, NoticeID: r.NoticeID, NoticeHash: r.NoticeHash, Wording: consent.Wording, Language: consent.Language,
+			Channel: privacy.ChannelWeb, Method: privacy.MethodCheckbox, GivenAt: now})
+		if err != nil {
+			return fmt.Errorf("consent: %w", err)
+		}
+		out.ConsentID = rec.ID
+	}
+	r.Status, r.Page, r.CompletedAt, r.UpdatedAt = StatusComplete, len(def.Pages), db.Time(stamp), db.Time(stamp)
+	r.Answers = merged
+	out.Response, out.Completed = *r, true
+	return nil
+}

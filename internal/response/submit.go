@@ -1,0 +1,281 @@
+package response
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"avis/internal/db"
+	"avis/internal/survey"
+	"avis/internal/vault"
+)
+
+// Start is what a new response is made of.
+type Start struct {
+	TenantID, SurveyID string
+	SurveyVersion      int
+	// InvitationID, ContactID and StepID come from the invitation; empty
+	// for a public-link response.
+	InvitationID, ContactID, StepID string
+	Language                        string
+	NoticeID, NoticeHash            string
+	// ResumeToken is the public link's resume token (only its hash is
+	// stored); empty for an invitation.
+	ResumeToken string
+}
+
+// Consent is a consent the person gave with the last page: the exact
+// wording of the checkbox they ticked, in the language shown.
+type Consent struct {
+	Purpose  string
+	Wording  string
+	Language string
+}
+
+// Submission is one page of answers sent by the person.
+type Submission struct {
+	// ResponseID continues a response; empty to find the invitation's
+	// response (Start.InvitationID) or to start a public-link one.
+	ResponseID string
+	// Start makes the response when there is none yet.
+	Start Start
+	// Def is the survey version the response answers.
+	Def *survey.Definition
+	// Page is the page answered (from 0).
+	Page int
+	// Answers are the answers given on the page; answers to questions of
+	// other pages are ignored.
+	Answers survey.Answers
+	// Back asks for the previous page: the valid answers of this page are
+	// kept, problems are not reported.
+	Back bool
+	// Consent, when the person ticked it, is recorded if this submission
+	// completes the response.
+	Consent *Consent
+}
+
+// Outcome is what a submission did.
+type Outcome struct {
+	// Response is the response after the submission, answers included.
+	Response Response
+	// Errors are the problems of the page by question id; when set nothing
+	// was stored and Response.Page is the page to show again.
+	Errors map[string]error
+	// Completed is true when this submission completed the response.
+	Completed bool
+	// AlreadyComplete is true when the response was complete before: the
+	// submission changed nothing (a double click, a refresh, a replay).
+	AlreadyComplete bool
+	// ConsentID is the receipt of the consent recorded, if any.
+	ConsentID string
+}
+
+// ResumeHash is what the responses table keeps of a public link's resume
+// token.
+func ResumeHash(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
+// Submit stores one page of answers, durably, and moves the response to
+// the next page with a visible question; after the last page it validates
+// the whole response, scores it, marks the invitation answered and records
+// the consent given, all in one transaction. A page with problems stores
+// nothing and returns them. A complete response is never changed: its
+// submissions return AlreadyComplete.
+func (s *Store) Submit(ctx context.Context, sub Submission) (Outcome, error) {
+	def := sub.Def
+	if def == nil || sub.Page < 0 || sub.Page >= len(def.Pages) {
+		return Outcome{}, errors.New("submit answers: no such page")
+	}
+	var out Outcome
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		out = Outcome{}
+		r, err := s.claim(ctx, tx, sub)
+		if err != nil {
+			return err
+		}
+		if r.Complete() {
+			out.Response, out.AlreadyComplete = r, true
+			return nil
+		}
+		stored, err := s.answers(ctx, tx, &r)
+		if err != nil {
+			return err
+		}
+		merged, onPage := mergePage(def, sub.Page, stored, sub.Answers)
+		errs := survey.ValidatePage(def, sub.Page, merged)
+		if len(errs) > 0 && !sub.Back {
+			out.Response, out.Errors = r, errs
+			out.Response.Page = sub.Page
+			return nil
+		}
+		for id := range errs {
+			delete(merged, id) // going back keeps only the valid answers
+		}
+		now := s.now()
+		if err := s.writePage(ctx, tx, &r, def, onPage, merged, now); err != nil {
+			return err
+		}
+		if sub.Back {
+			r.Page = prevPage(def, sub.Page, merged)
+			return s.moveTo(ctx, tx, &r, merged, now, &out)
+		}
+		next, ok := survey.NextPage(def, sub.Page, merged)
+		if ok {
+			r.Page = next
+			return s.moveTo(ctx, tx, &r, merged, now, &out)
+		}
+		return s.complete(ctx, tx, &r, def, merged, sub.Consent, now, &out)
+	})
+	if err != nil {
+		return Outcome{}, fmt.Errorf("submit answers: %w", err)
+	}
+	return out, nil
+}
+
+// claim finds the response a submission continues, creating it when there
+// is none, and takes its write lock (a row lock on PostgreSQL; SQLite has a
+// single writer) so that concurrent submissions of one response run one
+// after the other.
+func (s *Store) claim(ctx context.Context, tx *sql.Tx, sub Submission) (Response, error) {
+	st := sub.Start
+	id := sub.ResponseID
+	if id == "" {
+		now := db.Stamp(s.now())
+		source := SourcePublic
+		var inv any
+		var resume any
+		if st.InvitationID != "" {
+			source, inv = SourceInvitation, st.InvitationID
+		} else {
+			if st.ResumeToken == "" {
+				return Response{}, errors.New("a public-link response needs a resume token")
+			}
+			resume = ResumeHash(st.ResumeToken)
+		}
+		newID := db.NewID()
+		_, err := tx.ExecContext(ctx, `/* response.Store.claim */ INSERT INTO responses (tenant_id, id, survey_id, survey_version,
+			invitation_id, contact_id, step_id, source, language, notice_id, notice_hash, status, page, resume_hash, started_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'partial', 0, $12, $13, $13)
+			ON CONFLICT (tenant_id, invitation_id) DO NOTHING`,
+			st.TenantID, newID, st.SurveyID, st.SurveyVersion, inv, st.ContactID, st.StepID, source, st.Language,
+			st.NoticeID, st.NoticeHash, resume, now)
+		if err != nil {
+			return Response{}, db.Translate(err)
+		}
+		if st.InvitationID == "" {
+			id = newID
+		} else if err := tx.QueryRowContext(ctx, `/* response.Store.claim */ SELECT id FROM responses WHERE tenant_id = $1 AND invitation_id = $2`,
+			st.TenantID, st.InvitationID).Scan(&id); err != nil {
+			return Response{}, db.Translate(err)
+		}
+	}
+	res, err := tx.ExecContext(ctx, `/* response.Store.claim */ UPDATE responses SET updated_at = updated_at WHERE tenant_id = $1 AND id = $2`, st.TenantID, id)
+	if err != nil {
+		return Response{}, db.Translate(err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return Response{}, db.ErrNotFound
+	}
+	return scanResponse(tx.QueryRowContext(ctx, `/* response.Store.claim */ SELECT `+responseCols+` FROM responses WHERE tenant_id = $1 AND id = $2`, st.TenantID, id))
+}
+
+// mergePage returns the stored answers with those of one page replaced by
+// the answers given, and the ids of the page's questions.
+func mergePage(def *survey.Definition, page int, stored, given survey.Answers) (survey.Answers, []string) {
+	merged := survey.Answers{}
+	for id, a := range stored {
+		merged[id] = a
+	}
+	var onPage []string
+	for _, q := range def.Pages[page].Questions {
+		onPage = append(onPage, q.ID)
+		delete(merged, q.ID)
+		if a, ok := given[q.ID]; ok {
+			merged[q.ID] = a
+		}
+	}
+	return merged, onPage
+}
+
+// prevPage returns the page before current with a visible question, or
+// current when there is none.
+func prevPage(def *survey.Definition, current int, answers survey.Answers) int {
+	for p := current - 1; p >= 0; p-- {
+		for _, q := range def.Pages[p].Questions {
+			if survey.Visible(def, answers, q.ID) {
+				return p
+			}
+		}
+	}
+	return current
+}
+
+// writePage replaces the stored answers to the page's questions with
+// those in merged (ValidatePage removed the hidden and empty ones).
+func (s *Store) writePage(ctx context.Context, tx *sql.Tx, r *Response, def *survey.Definition, onPage []string, merged survey.Answers, now time.Time) error {
+	var key *vault.SubjectKey
+	for _, qid := range onPage {
+		a, ok := merged[qid]
+		if !ok {
+			if _, err := tx.ExecContext(ctx, `/* response.Store.writePage */ DELETE FROM response_answers
+				WHERE tenant_id = $1 AND response_id = $2 AND question_id = $3`, r.TenantID, r.ID, qid); err != nil {
+				return db.Translate(err)
+			}
+			continue
+		}
+		q, _, _ := def.Question(qid)
+		var number any
+		var choices string
+		var sealed []byte
+		switch {
+		case q.Type.Scale():
+			number = int64(*a.Number)
+		case q.Type == survey.TypeYesNo:
+			choices = survey.No
+			if *a.Bool {
+				choices = survey.Yes
+			}
+		case q.Type.FreeText():
+			if key == nil {
+				k, err := s.vault.Subject(ctx, tx, r.TenantID, subject(r.ContactID, r.ID))
+				if errors.Is(err, vault.ErrErased) {
+					return ErrErased
+				}
+				if err != nil {
+					return err
+				}
+				key = k
+			}
+			sealed = key.SealString(textField(r.ID, qid), a.Text)
+		default:
+			choices = strings.Join(a.Choices, ",")
+		}
+		_, err := tx.ExecContext(ctx, `/* response.Store.writePage */ INSERT INTO response_answers
+			(tenant_id, response_id, question_id, kind, number, choices, text_sealed, category, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, '', $8)
+			ON CONFLICT (tenant_id, response_id, question_id) DO UPDATE SET kind = excluded.kind, number = excluded.number,
+			choices = excluded.choices, text_sealed = excluded.text_sealed, category = '', updated_at = excluded.updated_at`,
+			r.TenantID, r.ID, qid, string(q.Type), number, choices, sealed, now.UnixMicro())
+		if err != nil {
+			return db.Translate(err)
+		}
+	}
+	return nil
+}
+
+// moveTo records the page to show next.
+func (s *Store) moveTo(ctx context.Context, tx *sql.Tx, r *Response, merged survey.Answers, now time.Time, out *Outcome) error {
+	if _, err := tx.ExecContext(ctx, `/* response.Store.moveTo */ UPDATE responses SET page = $3, updated_at = $4
+		WHERE tenant_id = $1 AND id = $2`, r.TenantID, r.ID, r.Page, now.UnixMicro()); err != nil {
+		return db.Translate(err)
+	}
+	r.Answers = merged
+	out.Response = *r
+	return nil
+}
