@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 
@@ -21,6 +22,7 @@ import (
 	"avis/internal/db"
 	"avis/internal/dispatch"
 	"avis/internal/journey"
+	"avis/internal/privacy"
 	"avis/internal/survey"
 	"avis/internal/vault"
 )
@@ -39,6 +41,7 @@ type app struct {
 	sftp     *crmsync.Store
 	surveys  *survey.Store
 	dispatch *dispatch.Store
+	notices  *privacy.Notices
 	smtp     *email.SMTP
 	// keyCreated is true when this start created the master key.
 	keyCreated bool
@@ -128,6 +131,7 @@ func open(ctx context.Context, e env, c config.Config) (*app, error) {
 	a.journeys = journey.NewStore(d, a.audit)
 	a.sftp = crmsync.NewStore(d, a.vault, a.audit)
 	a.surveys = survey.NewStore(d, a.audit)
+	a.notices = privacy.NewNotices(d, a.audit, operator(c))
 	if err := a.openDispatch(); err != nil {
 		a.Close()
 		return nil, err
@@ -141,6 +145,15 @@ func open(ctx context.Context, e env, c config.Config) (*app, error) {
 		fmt.Fprintf(e.stderr, "\n*** avis created a new master key in %s\n*** BACK IT UP NOW, somewhere other than the database backups.\n*** Without it, the personal data in this database can never be read again.\n\n", a.keyPath)
 	}
 	return a, nil
+}
+
+// operator is who runs this server, as the privacy notices name it.
+func operator(c config.Config) privacy.Operator {
+	op := privacy.Operator{Name: c.OperatorName, Address: c.OperatorAddress, Email: c.OperatorEmail}
+	if u, err := url.Parse(c.BaseURL); err == nil {
+		op.Site = u.Hostname()
+	}
+	return op
 }
 
 // hasData reports whether the database already holds avis data (a sealed

@@ -48,6 +48,9 @@ type Config struct {
 	TenantSendRate  int           `env:"AVIS_TENANT_SEND_RATE" doc:"Invitations per second each tenant may send, email and SMS together; 0 for no limit."`
 	MailFrom        string        `env:"AVIS_MAIL_FROM" doc:"Sender address of tenants that set none. Default: avis@ the host of AVIS_BASE_URL."`
 	ConfigFile      string        `env:"AVIS_CONFIG_FILE" flag:"config" doc:"A file of AVIS_NAME=value lines read before the environment."`
+	OperatorName    string        `env:"AVIS_OPERATOR_NAME" doc:"Legal name of whoever runs this avis server, named as joint controller in every privacy notice. Default: the operator of the avis service at the host of AVIS_BASE_URL."`
+	OperatorAddress string        `env:"AVIS_OPERATOR_ADDRESS" doc:"Postal address of the operator, shown in privacy notices."`
+	OperatorEmail   string        `env:"AVIS_OPERATOR_PRIVACY_EMAIL" doc:"Address of the operator's data-protection contact, shown in privacy notices."`
 }
 
 // Default returns the settings used when nothing else is given.
@@ -194,6 +197,17 @@ func (c Config) Validate() error {
 	}
 	if c.TenantSendRate < 0 {
 		errs = append(errs, errors.New("AVIS_TENANT_SEND_RATE must be 0 (no limit) or a number of messages per second"))
+	}
+	if len(c.OperatorName) > 200 || strings.ContainsAny(c.OperatorName, "\r\n") {
+		errs = append(errs, errors.New("AVIS_OPERATOR_NAME must be one line of at most 200 characters"))
+	}
+	if len(c.OperatorAddress) > 500 {
+		errs = append(errs, errors.New("AVIS_OPERATOR_ADDRESS must be at most 500 characters"))
+	}
+	if c.OperatorEmail != "" {
+		if a, err := mail.ParseAddress(c.OperatorEmail); err != nil || a.Address != c.OperatorEmail {
+			errs = append(errs, fmt.Errorf("AVIS_OPERATOR_PRIVACY_EMAIL %q: give a bare address such as dpo@example.com", c.OperatorEmail))
+		}
 	}
 	if c.SessionTTL < time.Minute || c.ShutdownTimeout < 0 {
 		errs = append(errs, errors.New("AVIS_SESSION_TTL must be at least 1m and AVIS_SHUTDOWN_TIMEOUT not negative"))

@@ -23,6 +23,7 @@ import (
 	"avis/internal/dispatch"
 	"avis/internal/i18n"
 	"avis/internal/journey"
+	"avis/internal/privacy"
 	"avis/internal/survey"
 )
 
@@ -47,6 +48,8 @@ type Deps struct {
 	// messaging settings and the outbox.
 	Surveys  *survey.Store
 	Dispatch *dispatch.Store
+	// Notices holds tenants' privacy profiles and information notices.
+	Notices *privacy.Notices
 	// Jobs enqueues background work (imports of uploads).
 	Jobs contact.Enqueuer
 	// Registry collects the metrics that /metrics shows.

@@ -30,6 +30,7 @@ import (
 	"avis/internal/dispatch"
 	"avis/internal/jobs"
 	"avis/internal/journey"
+	"avis/internal/privacy"
 	"avis/internal/survey"
 	"avis/internal/vault"
 	"avis/internal/web"
@@ -64,6 +65,7 @@ type env struct {
 	sftp     *crmsync.Store
 	surveys  *survey.Store
 	dispatch *dispatch.Store
+	notices  *privacy.Notices
 	jobs     *jobs.Queue
 	audit    *audit.Log
 	srv      *httptest.Server
@@ -102,6 +104,7 @@ func newEnvWith(t *testing.T, change func(*config.Config)) *env {
 	}
 	e.sftp = crmsync.NewStore(e.db, v, e.audit)
 	e.surveys = survey.NewStore(e.db, e.audit)
+	e.notices = privacy.NewNotices(e.db, e.audit, privacy.Operator{Name: "Avis Hébergement SAS", Address: "1 rue de la Paix, 75002 Paris", Email: "dpo@avis.example", Site: "avis.example"})
 	log := slog.New(slog.NewJSONHandler(e.logs, nil))
 	// The job queue works imports and SFTP fetches as `avis serve` does
 	// (cmd/avis/jobs.go).
@@ -140,7 +143,7 @@ func newEnvWith(t *testing.T, change func(*config.Config)) *env {
 	})
 	srv, err := web.New(web.Deps{Config: cfg, Log: log, DB: e.db,
 		Accounts: e.accounts, Audit: e.audit, Contacts: e.contacts, Journeys: e.journeys,
-		Uploads: e.uploads, SFTP: e.sftp, Surveys: e.surveys, Dispatch: e.dispatch, Jobs: e.jobs, Registry: prometheus.NewRegistry(), Version: "test"})
+		Uploads: e.uploads, SFTP: e.sftp, Surveys: e.surveys, Dispatch: e.dispatch, Notices: e.notices, Jobs: e.jobs, Registry: prometheus.NewRegistry(), Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
