@@ -372,9 +372,8 @@ func TestForgetContact(t *testing.T) {
 
 	// The erasure: the contact's key shredded and their responses forgotten, in one transaction.
 	err = e.db.Tx(ctx, func(tx *sql.Tx) error {
-		n, err := e.s.ForgetContact(ctx, tx, e.tenant, cid)
-		if err != nil || n != 1 {
-			t.Errorf("ForgetContact = %d, %v", n, err)
+		if err := e.s.ForgetContact(ctx, tx, e.tenant, cid); err != nil {
+			return err
 		}
 		if _, err := tx.Exec(`DELETE FROM contacts WHERE tenant_id = $1 AND id = $2`, e.tenant, cid); err != nil {
 			return err
