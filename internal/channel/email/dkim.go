@@ -11,8 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-
-	"github.com/emersion/go-msgauth/dkim"
+	"time"
 )
 
 // KeyKind is the algorithm of a DKIM key.
@@ -169,30 +168,11 @@ func (k *DKIMKey) DNSRecord() (name, value string, err error) {
 
 // signature returns the DKIM-Signature field (with its CRLF) for raw, over
 // the header fields named in headers (relaxed/relaxed, SHA-256).
-func (k *DKIMKey) signature(raw []byte, headers []string) ([]byte, error) {
+func (k *DKIMKey) signature(raw []byte, headers []string, now time.Time) ([]byte, error) {
 	if err := k.Validate(); err != nil {
 		return nil, err
 	}
-	s, err := dkim.NewSigner(&dkim.SignOptions{
-		Domain:                 k.Domain,
-		Selector:               k.Selector,
-		Signer:                 k.Signer,
-		Hash:                   crypto.SHA256,
-		HeaderCanonicalization: dkim.CanonicalizationRelaxed,
-		BodyCanonicalization:   dkim.CanonicalizationRelaxed,
-		HeaderKeys:             headers,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("email: DKIM: %w", err)
-	}
-	if _, err := s.Write(raw); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("email: DKIM: %w", err)
-	}
-	if err := s.Close(); err != nil {
-		return nil, fmt.Errorf("email: DKIM: %w", err)
-	}
-	return []byte(s.Signature()), nil
+	return k.sign(raw, headers, now)
 }
 
 // validDNSName reports whether s is a DNS name of letters, digits, '-',

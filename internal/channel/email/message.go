@@ -83,7 +83,7 @@ func Build(m Message, now time.Time, dkim *DKIMKey) ([]byte, error) {
 	if dkim == nil {
 		return raw, nil
 	}
-	sig, err := dkim.signature(raw, b.signed)
+	sig, err := dkim.signature(raw, b.signed, now)
 	if err != nil {
 		return nil, err
 	}

@@ -290,22 +290,10 @@ func (s *SMTP) transact(ctx context.Context, c *conn, env Envelope, raw []byte, 
 	if err := c.c.Rcpt("<" + env.To + ">"); err != nil {
 		return false, StageRcpt, err
 	}
-	w, err := c.c.Data()
+	handedOver, err = data(c.c.Text, raw, commit)
 	if err != nil {
-		return false, StageData, err
-	}
-	if _, err := w.Write(raw); err != nil {
-		// The connection is broken: no final dot, it is dropped.
-		return true, StageData, err
-	}
-	if commit != nil {
-		if err := commit(); err != nil {
-			// No final dot: the relay discards the message.
-			return true, StageData, &commitError{err}
-		}
-	}
-	if err := w.Close(); err != nil {
-		return true, StageData, err
+		// A broken connection gets no final dot: it is dropped.
+		return handedOver, StageData, err
 	}
 	// The transaction is over and the relay's state with it (RFC 5321
 	// 4.1.1.4): the next message needs no RSET.
