@@ -2,15 +2,39 @@ package web
 
 import (
 	"context"
+	"strconv"
+
+	"avis/internal/db"
 )
 
-// brandFor is how a tenant appears on the public pages its customers see.
-// It never fails the page: an unknown tenant shows avis alone.
+// brandFor is how a tenant appears on the public pages its customers see:
+// its name, and its logo and colour when its privacy profile sets them
+// (served from /brand/{tenant}/, so that the pages load nothing from another
+// origin). It never fails the page: an unknown tenant shows avis alone, a
+// profile that cannot be read shows the name alone.
 func (s *Server) brandFor(ctx context.Context, tenantID string) *publicBrand {
 	t, err := s.Accounts.TenantByID(ctx, tenantID)
 	if err != nil {
 		s.Log.Warn("web: brand", "tenant", tenantID, "err", err)
 		return nil
 	}
-	return &publicBrand{Name: t.Name}
+	b := &publicBrand{Name: t.Name}
+	if s.Notices == nil {
+		return b
+	}
+	p, err := s.Notices.Profile(ctx, tenantID)
+	if err != nil {
+		s.Log.Warn("web: brand profile", "tenant", tenantID, "err", err)
+		return b
+	}
+	// The version in the URL changes with each save, so browsers may keep
+	// the files for long.
+	v := strconv.FormatInt(db.Stamp(p.UpdatedAt), 36)
+	if len(p.Logo) > 0 {
+		b.LogoURL = "/brand/" + tenantID + "/logo?v=" + v
+	}
+	if p.BrandColor != "" {
+		b.StyleURL = "/brand/" + tenantID + "/style.css?v=" + v
+	}
+	return b
 }

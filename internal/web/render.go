@@ -192,6 +192,7 @@ func (s *Server) fillView(r *http.Request, rc *reqCtx, v *view) {
 		{"/invitations", "Invitations", account.PermResultsRead},
 		{"/outbox", "Outbox", account.PermContactsRead},
 		{"/messaging", "Messaging", account.PermTenantSettings},
+		{"/settings/privacy", "Privacy", account.PermTenantSettings},
 		{"/sftp", "SFTP", account.PermContactsWrite},
 		{"/users", "Users", account.PermUsersManage},
 		{"/apikeys", "API keys", account.PermAPIKeysManage},
