@@ -198,10 +198,13 @@ type claimed struct {
 	attempts int
 }
 
+// claim takes the next due invitations for a lease. They are ordered by
+// due time only: a tie-break on id made SQLite and PostgreSQL read and sort
+// every invitation due at the same instant (a whole run's) for each batch.
 func (s *Store) claim(ctx context.Context, tenantID string) ([]claimed, error) {
 	now := s.now()
 	rows, err := s.db.R.QueryContext(ctx, `/* dispatch.Store.claim */ SELECT id FROM invitations
-		WHERE tenant_id = $1 AND status = 'scheduled' AND due_at <= $2 AND claimed_until < $2 ORDER BY due_at, id LIMIT $3`,
+		WHERE tenant_id = $1 AND status = 'scheduled' AND due_at <= $2 AND claimed_until < $2 ORDER BY due_at LIMIT $3`,
 		tenantID, db.Stamp(now), claimBatch)
 	if err != nil {
 		return nil, fmt.Errorf("claim invitations: %w", err)

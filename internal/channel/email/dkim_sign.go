@@ -29,6 +29,24 @@ var canonBufs = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return
 // space, spaces and tabs at line ends go, empty lines at the end go, and a
 // non-empty body ends with CRLF. A bare LF ends a line as CRLF does.
 func relaxedBodyHash(body []byte) [sha256.Size]byte {
+	if canonicalAlready(body) {
+		// Nothing to change but empty lines at the end: hash in place.
+		for bytes.HasSuffix(body, []byte("\r\n\r\n")) {
+			body = body[:len(body)-2]
+		}
+		if string(body) == "\r\n" {
+			body = body[:0]
+		}
+		if len(body) == 0 || bytes.HasSuffix(body, []byte("\r\n")) {
+			return sha256.Sum256(body)
+		}
+		h := sha256.New()
+		h.Write(body)
+		h.Write([]byte("\r\n"))
+		var sum [sha256.Size]byte
+		h.Sum(sum[:0])
+		return sum
+	}
 	bp := canonBufs.Get().(*[]byte)
 	out := (*bp)[:0]
 	for len(body) > 0 {
@@ -47,13 +65,22 @@ func relaxedBodyHash(body []byte) [sha256.Size]byte {
 	for bytes.HasSuffix(out, []byte("\r\n\r\n")) {
 		out = out[:len(out)-2]
 	}
-	if len(out) == 2 {
+	if string(out) == "\r\n" {
 		out = out[:0]
 	}
 	sum := sha256.Sum256(out)
 	*bp = out
 	canonBufs.Put(bp)
 	return sum
+}
+
+// canonicalAlready reports whether the relaxed canonicalisation of body
+// changes nothing but its empty lines at the end: CRLF line ends only, no
+// tab, no run of spaces, no space at a line's end. Quoted-printable bodies
+// usually are.
+func canonicalAlready(body []byte) bool {
+	return bytes.IndexByte(body, '\t') < 0 && !bytes.Contains(body, []byte("  ")) && !bytes.Contains(body, []byte(" \r\n")) &&
+		!bytes.HasSuffix(body, []byte(" ")) && crlfOnly(body)
 }
 
 // appendRelaxedLine appends line with its runs of whitespace reduced to
@@ -191,9 +218,13 @@ func (k *DKIMKey) sign(raw []byte, headers []string, now time.Time) ([]byte, err
 	// then this field with an empty b= and no final CRLF.
 	hh := sha256.New()
 	used := make([]bool, len(fields))
+	fieldNames := make([]string, len(fields))
+	for i, f := range fields {
+		fieldNames[i] = fieldName(f)
+	}
 	for _, name := range names {
 		for i := len(fields) - 1; i >= 0; i-- {
-			if !used[i] && fieldName(fields[i]) == name {
+			if !used[i] && fieldNames[i] == name {
 				used[i] = true
 				hh.Write(relaxedHeader(fields[i]))
 				hh.Write([]byte("\r\n"))

@@ -37,6 +37,7 @@ func TestSignMatchesMsgauth(t *testing.T) {
 	bodies := map[string]string{
 		"plain":                  "Bonjour,\r\nMerci.\r\n",
 		"no final CRLF":          "Bonjour",
+		"two bytes, no CRLF":     "00",
 		"empty":                  "",
 		"only empty lines":       "\r\n\r\n\r\n",
 		"trailing empty lines":   "a\r\n\r\n\r\n",
