@@ -41,6 +41,8 @@ type app struct {
 	sftp     *crmsync.Store
 	surveys  *survey.Store
 	dispatch *dispatch.Store
+	// requests is the data-subject request log.
+	requests *privacy.Requests
 	notices  *privacy.Notices
 	smtp     *email.SMTP
 	// keyCreated is true when this start created the master key.
@@ -136,6 +138,9 @@ func open(ctx context.Context, e env, c config.Config) (*app, error) {
 		a.Close()
 		return nil, err
 	}
+	a.requests = privacy.NewRequests(d, a.audit)
+	a.contacts.OnErase(a.dispatch.ForgetContact)
+	a.contacts.OnErase(privacy.ForgetAccess)
 	if a.uploads, err = contact.NewUploads(filepath.Join(c.Data, "uploads"), a.vault); err != nil {
 		a.Close()
 		return nil, err

@@ -57,7 +57,19 @@ type Store struct {
 	db    *db.DB
 	vault *vault.Vault
 	audit *audit.Log
+	// eraseHooks run inside the erase transaction (see OnErase).
+	eraseHooks []EraseHook
 }
+
+// EraseHook forgets what another package holds about a contact being
+// erased, inside the erase transaction: the person's answers, their
+// scheduled invitations, their access links. An error rolls the erasure
+// back.
+type EraseHook func(ctx context.Context, tx *sql.Tx, tenantID, contactID string) error
+
+// OnErase adds a hook that Erase runs inside its transaction. Call it while
+// wiring the stores, before serving.
+func (s *Store) OnErase(h EraseHook) { s.eraseHooks = append(s.eraseHooks, h) }
 
 // NewStore returns a Store.
 func NewStore(d *db.DB, v *vault.Vault, a *audit.Log) *Store {
@@ -301,8 +313,10 @@ func (s *Store) List(ctx context.Context, actor audit.Actor, tenantID, after str
 	return p, nil
 }
 
-// Erase crypto-shreds a contact: its data key is destroyed, then its row is
-// deleted. What escaped into backups or exports can no longer be read.
+// Erase crypto-shreds a contact: its row is deleted, the erase hooks forget
+// what other packages hold about them, then its data key is destroyed, in
+// one transaction. What escaped into backups or exports can no longer be
+// read.
 func (s *Store) Erase(ctx context.Context, actor audit.Actor, tenantID, id string) error {
 	return s.db.Tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `/* contact.Store.Erase */ DELETE FROM contacts WHERE tenant_id = $1 AND id = $2`, tenantID, id)
@@ -311,6 +325,11 @@ func (s *Store) Erase(ctx context.Context, actor audit.Actor, tenantID, id strin
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return db.ErrNotFound
+		}
+		for _, h := range s.eraseHooks {
+			if err := h(ctx, tx, tenantID, id); err != nil {
+				return fmt.Errorf("erase contact: %w", err)
+			}
 		}
 		if err := s.vault.EraseSubject(ctx, tx, tenantID, id); err != nil {
 			return fmt.Errorf("erase contact: %w", err)
@@ -342,4 +361,175 @@ func (s *Store) Exists(ctx context.Context, tenantID, id string) (bool, error) {
 		return false, db.ErrNotFound
 	}
 	return true, nil
+}
+
+// Correction is what a person (or the tenant for them) corrects of a
+// contact. A nil field is left as it is.
+type Correction struct {
+	FirstName, LastName, Email *string
+}
+
+// Limits of corrected fields, in characters.
+const (
+	MaxNameLen = 100
+)
+
+// ErrInvalidName says a corrected name is too long or not one line of
+// text.
+var ErrInvalidName = errors.New("a name is one line of at most 100 characters")
+
+// Correct rectifies a contact's name or email (GDPR 16): the new values are
+// sealed under the contact's key and the email's blind index is computed
+// anew, so the next message goes to the new address and lookups find it.
+// It returns which fields changed; the change is audited (field names only).
+// An email may be emptied only when the contact has a phone.
+func (s *Store) Correct(ctx context.Context, actor audit.Actor, tenantID, id string, c Correction) ([]string, error) {
+	clean := func(p *string) error {
+		if p == nil {
+			return nil
+		}
+		v, err := CleanText(*p, MaxNameLen)
+		if err != nil || strings.ContainsRune(v, '\n') {
+			return ErrInvalidName
+		}
+		*p = v
+		return nil
+	}
+	if err := clean(c.FirstName); err != nil {
+		return nil, err
+	}
+	if err := clean(c.LastName); err != nil {
+		return nil, err
+	}
+	if c.Email != nil && strings.TrimSpace(*c.Email) != "" {
+		e, err := NormaliseEmail(*c.Email)
+		if err != nil {
+			return nil, err
+		}
+		c.Email = &e
+	} else if c.Email != nil {
+		e := ""
+		c.Email = &e
+	}
+	var changed []string
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		r, err := scanRow(tx.QueryRowContext(ctx, `/* contact.Store.Correct */ `+selectContact+`WHERE tenant_id = $1 AND id = $2`, tenantID, id))
+		if err != nil {
+			return db.Translate(err)
+		}
+		k, err := s.vault.Subject(ctx, tx, tenantID, id)
+		if err != nil {
+			return err
+		}
+		cur, err := s.open(ctx, r)
+		if err != nil {
+			return err
+		}
+		sets := []string{}
+		args := []any{tenantID, id}
+		set := func(col string, v any) {
+			args = append(args, v)
+			sets = append(sets, fmt.Sprintf("%s = $%d", col, len(args)))
+		}
+		if c.FirstName != nil && *c.FirstName != cur.FirstName {
+			set("first_name_sealed", k.SealString(FieldFirstName, *c.FirstName))
+			changed = append(changed, FieldFirstName)
+		}
+		if c.LastName != nil && *c.LastName != cur.LastName {
+			set("last_name_sealed", k.SealString(FieldLastName, *c.LastName))
+			changed = append(changed, FieldLastName)
+		}
+		if c.Email != nil && *c.Email != cur.Email {
+			if *c.Email == "" && cur.Phone == "" {
+				return ErrInvalidEmail
+			}
+			var idx []byte
+			if *c.Email != "" {
+				if idx, err = s.vault.BlindIndex(ctx, tx, tenantID, FieldEmail, *c.Email); err != nil {
+					return err
+				}
+			}
+			set("email_sealed", k.SealString(FieldEmail, *c.Email))
+			set("email_bidx", idx)
+			changed = append(changed, FieldEmail)
+		}
+		if len(changed) == 0 {
+			return nil
+		}
+		set("updated_at", db.Now())
+		if _, err := tx.ExecContext(ctx, `/* contact.Store.Correct */ UPDATE contacts SET `+strings.Join(sets, ", ")+
+			` WHERE tenant_id = $1 AND id = $2`, args...); err != nil {
+			return db.Translate(err)
+		}
+		return s.audit.Record(ctx, tx, audit.Entry{TenantID: tenantID, Actor: actor, Action: "contact.rectify",
+			ObjectKind: "contact", ObjectID: id, SubjectID: id, Detail: map[string]string{"fields": strings.Join(changed, ",")}})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("correct contact: %w", err)
+	}
+	return changed, nil
+}
+
+// Basis is one entry of the lawful-basis ledger of a contact: on which
+// basis, for which purpose and from which source the tenant holds them.
+type Basis struct {
+	Basis, Purpose, SourceKind, SourceID string
+	RecordedAt                           time.Time
+}
+
+// Bases returns a contact's lawful-basis ledger, oldest first.
+func (s *Store) Bases(ctx context.Context, tenantID, id string) ([]Basis, error) {
+	rows, err := s.db.R.QueryContext(ctx, `/* contact.Store.Bases */ SELECT basis, purpose, source_kind, source_id, recorded_at
+		FROM contact_bases WHERE tenant_id = $1 AND contact_id = $2 ORDER BY recorded_at, id`, tenantID, id)
+	if err != nil {
+		return nil, fmt.Errorf("contact bases: %w", err)
+	}
+	defer rows.Close()
+	var out []Basis
+	for rows.Next() {
+		var b Basis
+		var at int64
+		if err := rows.Scan(&b.Basis, &b.Purpose, &b.SourceKind, &b.SourceID, &at); err != nil {
+			return nil, fmt.Errorf("contact bases: %w", err)
+		}
+		b.RecordedAt = db.Time(at)
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}
+
+// FindByAddress finds the contact of the tenant with this email or phone
+// (field FieldEmail or FieldPhone; the value normalised already) through
+// its blind index, without decrypting or auditing anything: it only says
+// which contact id holds the address (the oldest one when several do).
+// An unknown address is db.ErrNotFound.
+func (s *Store) FindByAddress(ctx context.Context, tenantID, field, normalised string) (string, error) {
+	col := "email_bidx"
+	if field == FieldPhone {
+		col = "phone_bidx"
+	} else if field != FieldEmail {
+		return "", fmt.Errorf("find contact: unknown address field %q", field)
+	}
+	idx, err := s.vault.BlindIndex(ctx, nil, tenantID, field, normalised)
+	if err != nil {
+		return "", fmt.Errorf("find contact: %w", err)
+	}
+	var id string
+	err = s.db.R.QueryRowContext(ctx, `/* contact.Store.FindByAddress */ SELECT id FROM contacts
+		WHERE tenant_id = $1 AND `+col+` = $2 ORDER BY id LIMIT 1`, tenantID, idx).Scan(&id)
+	if err != nil {
+		return "", fmt.Errorf("find contact: %w", db.Translate(err))
+	}
+	return id, nil
+}
+
+// DefaultRegion returns the tenant's default region for reading phone
+// numbers written without a country code ("" when none is set).
+func (s *Store) DefaultRegion(ctx context.Context, tenantID string) (string, error) {
+	var r string
+	err := s.db.R.QueryRowContext(ctx, `/* contact.Store.DefaultRegion */ SELECT default_region FROM tenants WHERE id = $1`, tenantID).Scan(&r)
+	if err != nil {
+		return "", fmt.Errorf("default region: %w", db.Translate(err))
+	}
+	return r, nil
 }

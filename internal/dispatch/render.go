@@ -108,7 +108,9 @@ func (rc *renderCtx) links() (survey, unsubscribe, mydata, privacy string) {
 	unsubscribe = base + "/u/" + rc.token
 	mydata = base + "/me/" + rc.token
 	privacy = rc.snd.privacyURL
-	if privacy == "" {
+	if privacy == "" && rc.rcpt.TenantID != "" {
+		privacy = base + "/legal/" + rc.rcpt.TenantID + "/notice"
+	} else if privacy == "" {
 		privacy = base + "/me/" + rc.token + "#privacy"
 	}
 	return
@@ -223,11 +225,15 @@ func (rc *renderCtx) renderSMS() (Message, error) {
 	if rc.reminder > 0 {
 		text = ch.Reminder + text
 	}
-	_, unsub, _, _ := rc.links()
+	_, unsub, mydata, _ := rc.links()
 	if !strings.Contains(strings.ToUpper(text), "STOP") {
 		text += " " + fmt.Sprintf(ch.SMSStop, unsub)
 	}
 	text = sms.Normalise(text)
+	// The "My data" link when it costs no extra segment.
+	if more := sms.Normalise(text + " " + ch.MyData + " : " + mydata); sms.Analyse(more).Segments == sms.Analyse(text).Segments {
+		text = more
+	}
 	m := sms.Message{To: rc.rcpt.Phone, From: rc.snd.smsFrom, Text: text, Reference: rc.inv.ID}
 	info := sms.Analyse(text)
 	return Message{Channel: SMS, SMS: m, Info: info, Cost: sms.Estimate(info, rc.snd.smsPrices, sms.Country(m.To))}, nil

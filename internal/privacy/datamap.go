@@ -211,5 +211,6 @@ func buildMap() []Field {
 	m = append(m, surveyMap()...)
 	m = append(m, messageMap()...)
 	m = append(m, dispatchMap()...)
+	m = append(m, requestMap()...)
 	return m
 }

@@ -27,14 +27,11 @@ func (s *Server) brandFor(ctx context.Context, tenantID string) *publicBrand {
 		s.Log.Warn("web: brand profile", "tenant", tenantID, "err", err)
 		return b
 	}
-	// The version in the URL changes with each save, so browsers may keep
-	// the files for long.
-	v := strconv.FormatInt(db.Stamp(p.UpdatedAt), 36)
 	if len(p.Logo) > 0 {
-		b.LogoURL = "/brand/" + tenantID + "/logo?v=" + v
+		b.LogoURL = logoURL(p)
 	}
 	if p.BrandColor != "" {
-		b.StyleURL = "/brand/" + tenantID + "/style.css?v=" + v
+		b.StyleURL = "/brand/" + tenantID + "/style.css?v=" + strconv.FormatInt(db.Stamp(p.UpdatedAt), 36)
 	}
 	return b
 }

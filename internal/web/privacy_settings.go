@@ -69,8 +69,14 @@ func (s *Server) fillPrivacyForm(f *privacyForm, rc *reqCtx, p privacy.Profile, 
 	f.Min, f.Max = privacy.MinRetentionMonths, privacy.MaxRetentionMonths
 	f.TenantName = rc.tenant.Name
 	if f.HasLogo {
-		f.LogoURL = "/brand/" + rc.tenant.ID + "/logo?v=" + strconv.FormatInt(db.Stamp(p.UpdatedAt), 36)
+		f.LogoURL = logoURL(p)
 	}
+}
+
+// logoURL is where a profile's logo is served; the version changes with
+// each save so that browsers may keep it long.
+func logoURL(p privacy.Profile) string {
+	return "/brand/" + p.TenantID + "/logo?v=" + strconv.FormatInt(db.Stamp(p.UpdatedAt), 36)
 }
 
 func (s *Server) privacyPage(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
@@ -151,9 +157,18 @@ func (s *Server) privacySave(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 	}
 	f := privacyFormOf(p)
 	f.RetentionMonths = months
-	f.HasLogo = len(cur.Logo) > 0 && len(p.Logo) > 0 && string(cur.Logo) == string(p.Logo)
 	f.Errs = errs
-	s.fillPrivacyForm(&f, rc, p, r.PostFormValue("preview_lang"))
+	// A draft with problems is not previewed: the saved profile's notice
+	// stays on show. The logo shown is the saved one either way.
+	shown := p
+	if len(errs) > 0 {
+		shown = cur
+	}
+	s.fillPrivacyForm(&f, rc, shown, r.PostFormValue("preview_lang"))
+	f.HasLogo, f.LogoURL, f.Saved, f.Complete = false, "", !cur.UpdatedAt.IsZero(), cur.Complete()
+	if len(cur.Logo) > 0 {
+		f.HasLogo, f.LogoURL = true, logoURL(cur)
+	}
 	status, v := http.StatusOK, &view{Title: rc.t(s, "Privacy and branding"), Data: f}
 	if len(errs) > 0 {
 		status = http.StatusUnprocessableEntity

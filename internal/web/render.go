@@ -191,6 +191,7 @@ func (s *Server) fillView(r *http.Request, rc *reqCtx, v *view) {
 		{"/surveys", "Surveys", account.PermResultsRead},
 		{"/invitations", "Invitations", account.PermResultsRead},
 		{"/outbox", "Outbox", account.PermContactsRead},
+		{"/requests", "Data requests", account.PermContactsRead},
 		{"/messaging", "Messaging", account.PermTenantSettings},
 		{"/settings/privacy", "Privacy", account.PermTenantSettings},
 		{"/sftp", "SFTP", account.PermContactsWrite},

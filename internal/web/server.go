@@ -52,6 +52,8 @@ type Deps struct {
 	Notices *privacy.Notices
 	// Jobs enqueues background work (imports of uploads).
 	Jobs contact.Enqueuer
+	// Requests is the tenants' data-subject request log.
+	Requests *privacy.Requests
 	// Registry collects the metrics that /metrics shows.
 	Registry *prometheus.Registry
 	Version  string
@@ -67,6 +69,7 @@ type Server struct {
 	handler  http.Handler
 	latency  *prometheus.HistogramVec
 	patterns []string
+	meLimits meLimiter
 }
 
 // recordingMux is a ServeMux that remembers the patterns given to it.

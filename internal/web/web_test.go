@@ -68,6 +68,7 @@ type env struct {
 	notices  *privacy.Notices
 	jobs     *jobs.Queue
 	audit    *audit.Log
+	requests *privacy.Requests
 	srv      *httptest.Server
 	logs     *syncBuffer
 	now      time.Time
@@ -131,6 +132,9 @@ func newEnvWith(t *testing.T, change func(*config.Config)) *env {
 		t.Fatal(err)
 	}
 	e.dispatch.Queue = e.jobs
+	e.requests = privacy.NewRequests(e.db, e.audit)
+	e.contacts.OnErase(e.dispatch.ForgetContact)
+	e.contacts.OnErase(privacy.ForgetAccess)
 	if err := e.jobs.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +147,7 @@ func newEnvWith(t *testing.T, change func(*config.Config)) *env {
 	})
 	srv, err := web.New(web.Deps{Config: cfg, Log: log, DB: e.db,
 		Accounts: e.accounts, Audit: e.audit, Contacts: e.contacts, Journeys: e.journeys,
-		Uploads: e.uploads, SFTP: e.sftp, Surveys: e.surveys, Dispatch: e.dispatch, Notices: e.notices, Jobs: e.jobs, Registry: prometheus.NewRegistry(), Version: "test"})
+		Uploads: e.uploads, SFTP: e.sftp, Surveys: e.surveys, Dispatch: e.dispatch, Notices: e.notices, Jobs: e.jobs, Requests: e.requests, Registry: prometheus.NewRegistry(), Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
