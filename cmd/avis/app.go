@@ -23,6 +23,7 @@ import (
 	"avis/internal/dispatch"
 	"avis/internal/journey"
 	"avis/internal/privacy"
+	"avis/internal/response"
 	"avis/internal/survey"
 	"avis/internal/vault"
 )
@@ -48,6 +49,10 @@ type app struct {
 	// keyCreated is true when this start created the master key.
 	keyCreated bool
 	keyPath    string
+
+	// responses keeps the answers; consents is the consent ledger.
+	responses *response.Store
+	consents  *privacy.Consents
 }
 
 func (a *app) Close() {
@@ -134,6 +139,9 @@ func open(ctx context.Context, e env, c config.Config) (*app, error) {
 	a.sftp = crmsync.NewStore(d, a.vault, a.audit)
 	a.surveys = survey.NewStore(d, a.audit)
 	a.notices = privacy.NewNotices(d, a.audit, operator(c))
+	a.consents = privacy.NewConsents(d)
+	a.responses = response.NewStore(d, a.vault, a.audit, a.consents, a.log, response.Options{})
+	a.contacts.OnErase(a.responses.ForgetContact)
 	if err := a.openDispatch(); err != nil {
 		a.Close()
 		return nil, err

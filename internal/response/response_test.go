@@ -275,8 +275,19 @@ func TestSubmitProblems(t *testing.T) {
 		t.Fatal("ParseForm accepted a score that is not a number")
 	}
 
+	// A detractor who saw only the score: the comment question appears on
+	// the same page, nothing is reported missing; sent again, the page moves on.
+	out := e.submit(response.Submission{Start: st, Page: 0, Shown: []string{"nps"}, Answers: parse(t, e.def, 0, form("q_nps", "2"))})
+	if out.Errors != nil || out.Response.Page != 0 || len(out.Revealed) != 1 || out.Revealed[0] != "why" {
+		t.Fatalf("revealed: %+v", out)
+	}
+	out = e.submit(response.Submission{Start: st, Page: 0, Shown: []string{"nps", "why"}, Answers: parse(t, e.def, 0, form("q_nps", "2"))})
+	if out.Errors != nil || out.Response.Page != 1 || out.Revealed != nil {
+		t.Fatalf("after the revealed question: %+v", out)
+	}
+
 	// A promoter: the comment is hidden, so its answer is dropped.
-	out := e.submit(response.Submission{Start: st, Page: 0, Answers: parse(t, e.def, 0, form("q_nps", "9", "q_why", "caché"))})
+	out = e.submit(response.Submission{Start: st, Page: 0, Answers: parse(t, e.def, 0, form("q_nps", "9", "q_why", "caché"))})
 	if out.Response.Page != 1 {
 		t.Fatalf("page after a promoter: %d", out.Response.Page)
 	}

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -56,6 +57,12 @@ type Submission struct {
 	// Consent, when the person ticked it, is recorded if this submission
 	// completes the response.
 	Consent *Consent
+	// Shown lists the questions of the page the person saw, when known
+	// (nil: those visible with the stored answers). A question revealed by
+	// an answer on its own page (a comment asked of detractors, say) is not
+	// reported missing: the page is shown again with it, without
+	// JavaScript.
+	Shown []string
 }
 
 // Outcome is what a submission did.
@@ -72,7 +79,13 @@ type Outcome struct {
 	AlreadyComplete bool
 	// ConsentID is the receipt of the consent recorded, if any.
 	ConsentID string
+	// Revealed lists the questions of the page that the answers just given
+	// revealed: the page is to be shown again with them.
+	Revealed []string
 }
+
+// errNothing rolls back a submission that stores nothing.
+var errNothing = errors.New("nothing to store")
 
 // ResumeHash is what the responses table keeps of a public link's resume
 // token.
@@ -107,12 +120,30 @@ func (s *Store) Submit(ctx context.Context, sub Submission) (Outcome, error) {
 		if err != nil {
 			return err
 		}
+		shown := sub.Shown
+		if shown == nil {
+			for _, q := range def.Pages[sub.Page].Questions {
+				if survey.Visible(def, stored, q.ID) {
+					shown = append(shown, q.ID)
+				}
+			}
+		}
 		merged, onPage := mergePage(def, sub.Page, stored, sub.Answers)
 		errs := survey.ValidatePage(def, sub.Page, merged)
+		var revealed []string
+		for _, q := range def.Pages[sub.Page].Questions {
+			if _, answered := merged[q.ID]; !answered && !slices.Contains(shown, q.ID) && survey.Visible(def, merged, q.ID) {
+				revealed = append(revealed, q.ID)
+				if errors.Is(errs[q.ID], survey.ErrRequired) {
+					delete(errs, q.ID)
+				}
+			}
+		}
 		if len(errs) > 0 && !sub.Back {
 			out.Response, out.Errors = r, errs
 			out.Response.Page = sub.Page
-			return nil
+			out.Response.Answers = merged
+			return errNothing
 		}
 		for id := range errs {
 			delete(merged, id) // going back keeps only the valid answers
@@ -125,6 +156,10 @@ func (s *Store) Submit(ctx context.Context, sub Submission) (Outcome, error) {
 			r.Page = prevPage(def, sub.Page, merged)
 			return s.moveTo(ctx, tx, &r, merged, now, &out)
 		}
+		if len(revealed) > 0 {
+			r.Page, out.Revealed = sub.Page, revealed
+			return s.moveTo(ctx, tx, &r, merged, now, &out)
+		}
 		next, ok := survey.NextPage(def, sub.Page, merged)
 		if ok {
 			r.Page = next
@@ -132,7 +167,7 @@ func (s *Store) Submit(ctx context.Context, sub Submission) (Outcome, error) {
 		}
 		return s.complete(ctx, tx, &r, def, merged, sub.Consent, now, &out)
 	})
-	if err != nil {
+	if err != nil && !errors.Is(err, errNothing) {
 		return Outcome{}, fmt.Errorf("submit answers: %w", err)
 	}
 	return out, nil

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"avis/internal/i18n"
+	"avis/internal/survey"
 )
 
 // messages collects every translatable message of the web layer: the
@@ -57,6 +58,10 @@ func messages(t *testing.T) []string {
 	// values, not literals.
 	for _, st := range dispatch.Statuses {
 		set[st] = true
+	}
+	// The survey page translates the answer errors of package survey.
+	for _, m := range survey.Messages {
+		set[m] = true
 	}
 	for _, d := range []string{"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Email send window", "SMS send window"} {
 		set[d] = true

@@ -135,6 +135,13 @@ func TestTenantIsolation(t *testing.T) {
 		// unknown one is a 404 for everyone.
 		{"GET /u/{token}", "GET", "/u/" + unknownToken, nil, ""},
 		{"POST /u/{token}", "POST", "/u/" + unknownToken, url.Values{"List-Unsubscribe": {"One-Click"}}, ""},
+		// The survey page: an unknown token, beta's survey whose public link is off, its public-link control.
+		{"GET /s/{token}", "GET", "/s/" + unknownToken, nil, ""},
+		{"POST /s/{token}", "POST", "/s/" + unknownToken, url.Values{"q_nps": {"3"}}, ""},
+		{"GET /s/p/{survey}", "GET", "/s/p/" + bSurvey.ID, nil, ""},
+		{"POST /s/p/{survey}", "POST", "/s/p/" + bSurvey.ID, url.Values{"q_nps": {"3"}}, ""},
+		{"GET /surveys/{id}/public", "GET", "/surveys/" + bSurvey.ID + "/public", nil, ""},
+		{"POST /surveys/{id}/public", "POST", "/surveys/" + bSurvey.ID + "/public", url.Values{"csrf": {tok}, "enabled": {"1"}}, ""},
 		// SMS provider callbacks name the tenant and carry the provider's
 		// signature or secret instead of a session: beta's Twilio hooks
 		// refuse alpha's unsigned calls (403), the providers beta does not
@@ -179,6 +186,9 @@ func TestTenantIsolation(t *testing.T) {
 		}
 	}
 	// Nothing of beta's changed.
+	if on, err := e.responses.PublicLink(ctx, beta.ID, bSurvey.ID); err != nil || on {
+		t.Errorf("beta's public link was switched on: %v, %v", on, err)
+	}
 	if sv, err := e.surveys.Get(ctx, beta.ID, bSurvey.ID); err != nil || sv.CurrentVersion != 1 || sv.Status != "draft" || sv.Name != "Beta survey" {
 		t.Errorf("beta's survey changed: %+v, %v", sv, err)
 	}

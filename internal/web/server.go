@@ -24,6 +24,7 @@ import (
 	"avis/internal/i18n"
 	"avis/internal/journey"
 	"avis/internal/privacy"
+	"avis/internal/response"
 	"avis/internal/survey"
 )
 
@@ -50,6 +51,9 @@ type Deps struct {
 	Dispatch *dispatch.Store
 	// Notices holds tenants' privacy profiles and information notices.
 	Notices *privacy.Notices
+	// Responses keeps the answers to surveys; Consents is the consent ledger.
+	Responses *response.Store
+	Consents  *privacy.Consents
 	// Jobs enqueues background work (imports of uploads).
 	Jobs contact.Enqueuer
 	// Requests is the tenants' data-subject request log.

@@ -31,6 +31,7 @@ import (
 	"avis/internal/jobs"
 	"avis/internal/journey"
 	"avis/internal/privacy"
+	"avis/internal/response"
 	"avis/internal/survey"
 	"avis/internal/vault"
 	"avis/internal/web"
@@ -73,6 +74,10 @@ type env struct {
 	logs     *syncBuffer
 	now      time.Time
 	clockMu  sync.Mutex
+
+	// The answers (flow 3).
+	responses *response.Store
+	consents  *privacy.Consents
 }
 
 const testPassword = "Lumière-du-matin-42"
@@ -107,6 +112,9 @@ func newEnvWith(t *testing.T, change func(*config.Config)) *env {
 	e.surveys = survey.NewStore(e.db, e.audit)
 	e.notices = privacy.NewNotices(e.db, e.audit, privacy.Operator{Name: "Avis Hébergement SAS", Address: "1 rue de la Paix, 75002 Paris", Email: "dpo@avis.example", Site: "avis.example"})
 	log := slog.New(slog.NewJSONHandler(e.logs, nil))
+	e.consents = privacy.NewConsents(e.db)
+	e.responses = response.NewStore(e.db, v, e.audit, e.consents, log, response.Options{})
+	e.contacts.OnErase(e.responses.ForgetContact)
 	// The job queue works imports and SFTP fetches as `avis serve` does
 	// (cmd/avis/jobs.go).
 	tmp := filepath.Join(cfg.Data, "tmp")
@@ -147,6 +155,7 @@ func newEnvWith(t *testing.T, change func(*config.Config)) *env {
 	})
 	srv, err := web.New(web.Deps{Config: cfg, Log: log, DB: e.db,
 		Accounts: e.accounts, Audit: e.audit, Contacts: e.contacts, Journeys: e.journeys,
+		Responses: e.responses, Consents: e.consents,
 		Uploads: e.uploads, SFTP: e.sftp, Surveys: e.surveys, Dispatch: e.dispatch, Notices: e.notices, Jobs: e.jobs, Requests: e.requests, Registry: prometheus.NewRegistry(), Version: "test"})
 	if err != nil {
 		t.Fatal(err)
