@@ -199,8 +199,8 @@ type claimed struct {
 }
 
 // claim takes the next due invitations for a lease. They are ordered by
-// due time only: a tie-break on id made SQLite and PostgreSQL read and sort
-// every invitation due at the same instant (a whole run's) for each batch.
+// due time only: a tie-break on id made SQLite sort every invitation due
+// at the same instant (a whole run's) for each batch.
 func (s *Store) claim(ctx context.Context, tenantID string) ([]claimed, error) {
 	now := s.now()
 	rows, err := s.db.R.QueryContext(ctx, `/* dispatch.Store.claim */ SELECT id FROM invitations
@@ -224,8 +224,11 @@ func (s *Store) claim(ctx context.Context, tenantID string) ([]claimed, error) {
 	}
 	in, args := db.InList(s.db.Dialect, []any{tenantID, db.Stamp(now.Add(claimLease)), db.Stamp(now)}, ids)
 	// $1…$3 are numbered: SQLite numbers the plain ? of the list after them.
+	// "status || ''" keeps SQLite off the status index: with it, SQLite
+	// walked every scheduled invitation of the tenant to find the batch
+	// (18% of the CPU of a 100,000 run) instead of 256 primary-key lookups.
 	rows, err = s.db.W.QueryContext(ctx, `/* dispatch.Store.claim */ UPDATE invitations SET claimed_until = $2
-		WHERE tenant_id = $1 AND status = 'scheduled' AND claimed_until < $3 AND id IN `+in+` RETURNING id, attempts`, args...)
+		WHERE tenant_id = $1 AND status || '' = 'scheduled' AND claimed_until < $3 AND id IN `+in+` RETURNING id, attempts`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("claim invitations: %w", db.Translate(err))
 	}
