@@ -194,30 +194,62 @@ func NewNotices(d *db.DB, a *audit.Log, op Operator) *Notices {
 // Operator returns the operator named in the notices.
 func (s *Notices) Operator() Operator { return s.op }
 
-// Profile returns a tenant's privacy profile, or DefaultProfile when it
-// never saved one. An unknown tenant is db.ErrNotFound.
+// Profile returns a tenant's whole privacy profile as stored now, logo
+// bytes included, or DefaultProfile when it never saved one. An unknown
+// tenant is db.ErrNotFound.
 func (s *Notices) Profile(ctx context.Context, tenantID string) (Profile, error) {
-	p, _, err := s.profile(ctx, tenantID)
+	p, _, err := s.read(ctx, tenantID, true)
 	return p, err
 }
 
-// profile returns the profile and the tenant's name, from the cache when
-// fresh.
-func (s *Notices) profile(ctx context.Context, tenantID string) (Profile, string, error) {
+// Brand returns a tenant's profile without the logo's bytes (LogoType says
+// whether there is a logo), from a short cache: what every public page
+// needs.
+func (s *Notices) Brand(ctx context.Context, tenantID string) (Profile, error) {
+	p, _, err := s.cached(ctx, tenantID)
+	return p, err
+}
+
+// maxCached bounds each cache; past it the cache starts afresh.
+const maxCached = 5000
+
+// cached returns the profile without logo bytes and the tenant's name,
+// from the cache when fresh.
+func (s *Notices) cached(ctx context.Context, tenantID string) (Profile, string, error) {
 	s.mu.Lock()
 	c, ok := s.profiles[tenantID]
 	s.mu.Unlock()
 	if ok && time.Since(c.at) < cacheFor {
 		return c.p, c.name, nil
 	}
+	p, name, err := s.read(ctx, tenantID, false)
+	if err != nil {
+		return p, name, err
+	}
+	s.mu.Lock()
+	if len(s.profiles) >= maxCached {
+		clear(s.profiles)
+	}
+	s.profiles[tenantID] = cachedProfile{p: p, name: name, at: time.Now()}
+	s.mu.Unlock()
+	return p, name, nil
+}
+
+// read loads a profile and the tenant's name; withLogo reads the logo's
+// bytes too.
+func (s *Notices) read(ctx context.Context, tenantID string, withLogo bool) (Profile, string, error) {
 	p := DefaultProfile(tenantID)
 	var name string
 	var legal, address, dpoName, dpoEmail, policy, authority, color, logoType sql.NullString
 	var months, updated sql.NullInt64
 	var logo []byte
-	err := s.db.R.QueryRowContext(ctx, `/* privacy.Notices.Profile */ SELECT t.name, p.legal_name, p.postal_address, p.dpo_name,
-		p.dpo_email, p.policy_url, p.retention_months, p.authority, p.brand_color, p.logo, p.logo_type, p.updated_at
-		FROM tenants t LEFT JOIN privacy_profiles p ON p.tenant_id = t.id WHERE t.id = $1`, tenantID).Scan(
+	query := `/* privacy.Notices.read */ SELECT t.name, p.legal_name, p.postal_address, p.dpo_name,
+		p.dpo_email, p.policy_url, p.retention_months, p.authority, p.brand_color, NULL, p.logo_type, p.updated_at
+		FROM tenants t LEFT JOIN privacy_profiles p ON p.tenant_id = t.id WHERE t.id = $1`
+	if withLogo {
+		query = strings.Replace(query, "NULL", "p.logo", 1)
+	}
+	err := s.db.R.QueryRowContext(ctx, query, tenantID).Scan(
 		&name, &legal, &address, &dpoName, &dpoEmail, &policy, &months, &authority, &color, &logo, &logoType, &updated)
 	if err != nil {
 		return p, "", fmt.Errorf("privacy profile: %w", db.Translate(err))
@@ -227,12 +259,9 @@ func (s *Notices) profile(ctx context.Context, tenantID string) (Profile, string
 		p.PolicyURL, p.RetentionMonths, p.Authority, p.BrandColor = policy.String, int(months.Int64), authority.String, color.String
 		p.Logo, p.LogoType, p.UpdatedAt = logo, logoType.String, db.Time(updated.Int64)
 		if len(p.Logo) == 0 {
-			p.Logo, p.LogoType = nil, ""
+			p.Logo = nil
 		}
 	}
-	s.mu.Lock()
-	s.profiles[tenantID] = cachedProfile{p: p, name: name, at: time.Now()}
-	s.mu.Unlock()
 	return p, name, nil
 }
 
@@ -253,7 +282,7 @@ func (s *Notices) SaveProfile(ctx context.Context, actor audit.Actor, p Profile)
 	} else {
 		p.Logo, p.LogoType = nil, ""
 	}
-	old, _, err := s.profile(ctx, p.TenantID)
+	old, _, err := s.read(ctx, p.TenantID, true)
 	if err != nil {
 		return p, err
 	}
@@ -328,7 +357,7 @@ func (s *Notices) Current(ctx context.Context, tenantID, kind, lang string) (Not
 	if ok && time.Since(c.at) < cacheFor {
 		return c.n, nil
 	}
-	p, name, err := s.profile(ctx, tenantID)
+	p, name, err := s.cached(ctx, tenantID)
 	if err != nil {
 		return Notice{}, err
 	}
@@ -340,6 +369,9 @@ func (s *Notices) Current(ctx context.Context, tenantID, kind, lang string) (Not
 		return Notice{}, err
 	}
 	s.mu.Lock()
+	if len(s.current) >= maxCached {
+		clear(s.current)
+	}
 	s.current[key] = cachedNotice{n: n, at: time.Now()}
 	s.mu.Unlock()
 	return n, nil

@@ -22,12 +22,12 @@ func (s *Server) brandFor(ctx context.Context, tenantID string) *publicBrand {
 	if s.Notices == nil {
 		return b
 	}
-	p, err := s.Notices.Profile(ctx, tenantID)
+	p, err := s.Notices.Brand(ctx, tenantID)
 	if err != nil {
 		s.Log.Warn("web: brand profile", "tenant", tenantID, "err", err)
 		return b
 	}
-	if len(p.Logo) > 0 {
+	if p.LogoType != "" {
 		b.LogoURL = logoURL(p)
 	}
 	if p.BrandColor != "" {

@@ -281,7 +281,7 @@ func (s *Server) brandStyle(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	p, err := s.Notices.Profile(r.Context(), tenantID)
+	p, err := s.Notices.Brand(r.Context(), tenantID)
 	if errors.Is(err, db.ErrNotFound) {
 		http.NotFound(w, r)
 		return
