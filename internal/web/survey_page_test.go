@@ -606,3 +606,31 @@ func TestSurveyPublicLink(t *testing.T) {
 		t.Fatalf("resume after switching off: %d", r.status)
 	}
 }
+
+// TestSurveyPageDemo: the invitations that `make run` seeds (demo.SeedFlow
+// and demo.Events) open a working survey page, answered to the end.
+func TestSurveyPageDemo(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	tn, _ := e.tenant("demo", account.RoleOwner)
+	flow, err := demo.SeedFlow(ctx, e.journeys, e.surveys, e.dispatch, tn.ID, demo.FlowOptions{AnyHour: true, Reminders: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sv, err := e.surveys.Get(ctx, tn.ID, flow.SurveyID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shop := &answerShop{e: e, tenant: tn, survey: sv, flow: flow}
+	token, _ := shop.invite(t, "demo.client@example.org", "fr")
+	p := e.respondent()
+	page := p.get("/s/" + token)
+	if page.status != http.StatusOK {
+		t.Fatalf("demo survey page: %d\n%s", page.status, page.body)
+	}
+	mustContain(t, "demo page 1", page.body, "Recommanderiez-vous notre boutique à un proche ?", "Company demo")
+	_, page = p.send(page, answers("q_nps", "10"))
+	mustContain(t, "demo page 2", page.body, "Êtes-vous satisfait de la livraison ?")
+	_, page = p.send(page, answers("q_delivery", "5", "q_comment", "Parfait"))
+	mustContain(t, "demo thank-you", page.body, "Merci")
+}
