@@ -135,6 +135,12 @@ func TestTenantIsolation(t *testing.T) {
 		// unknown one is a 404 for everyone.
 		{"GET /u/{token}", "GET", "/u/" + unknownToken, nil, ""},
 		{"POST /u/{token}", "POST", "/u/" + unknownToken, url.Values{"List-Unsubscribe": {"One-Click"}}, ""},
+		{"GET /me/{token}", "GET", "/me/" + unknownToken, nil, ""},
+		{"GET /me/{token}/{what}", "GET", "/me/" + unknownToken + "/export.json", nil, ""},
+		{"POST /me/{token}/{what}", "POST", "/me/" + unknownToken + "/erase", url.Values{"confirm": {"yes"}}, ""},
+		// The access-link form is public for each tenant; an unknown tenant has none.
+		{"GET /me/request/{tenant}", "GET", "/me/request/" + db.NewID(), nil, ""},
+		{"POST /me/request/{tenant}", "POST", "/me/request/" + db.NewID(), url.Values{"address": {"beta.customer@example.org"}}, ""},
 		// The survey page: an unknown token, beta's survey whose public link is off, its public-link control.
 		{"GET /s/{token}", "GET", "/s/" + unknownToken, nil, ""},
 		{"POST /s/{token}", "POST", "/s/" + unknownToken, url.Values{"q_nps": {"3"}}, ""},

@@ -173,15 +173,15 @@ func (s *Server) meData(ctx context.Context, sub meSubject) (*meView, error) {
 
 // meExport is the portable copy of the person's data (GDPR 15, 20).
 type meExport struct {
-	Format      string           `json:"format"`
-	GeneratedAt time.Time        `json:"generated_at"`
-	Controller  meExportCompany  `json:"controller"`
-	Contact     meExportContact  `json:"contact"`
-	Attributes  []meAttribute    `json:"attributes"`
-	Sources     []meExportSource `json:"sources"`
-	Invitations []meExportInv    `json:"invitations"`
-	Answers     []meResponse     `json:"answers"`
-	Consents    []meConsent      `json:"consents"`
+	Format      string             `json:"format"`
+	GeneratedAt time.Time          `json:"generated_at"`
+	Controller  meExportCompany    `json:"controller"`
+	Contact     meExportContact    `json:"contact"`
+	Attributes  []meAttribute      `json:"attributes"`
+	Sources     []meExportSource   `json:"sources"`
+	Invitations []meExportInv      `json:"invitations"`
+	Answers     []meExportResponse `json:"answers"`
+	Consents    []meExportConsent  `json:"consents"`
 	// Reviews are the published reviews; none exist yet.
 	Reviews      []any                         `json:"reviews"`
 	Suppressions map[string]meExportSuppressed `json:"suppressions"`
@@ -235,6 +235,38 @@ type meExportInv struct {
 	AnsweredAt    *time.Time `json:"answered_at"`
 	ExpiresAt     *time.Time `json:"expires_at"`
 	RemindersSent int        `json:"reminders_sent"`
+}
+
+type meExportResponse struct {
+	ID            string           `json:"id"`
+	SurveyID      string           `json:"survey_id"`
+	SurveyVersion int              `json:"survey_version"`
+	Status        string           `json:"status"`
+	Language      string           `json:"language"`
+	StartedAt     time.Time        `json:"started_at"`
+	CompletedAt   *time.Time       `json:"completed_at"`
+	Answers       []meExportAnswer `json:"answers"`
+	TextErased    bool             `json:"written_answers_erased"`
+}
+
+type meExportAnswer struct {
+	QuestionID string `json:"question_id"`
+	Question   string `json:"question"`
+	Answer     string `json:"answer"`
+}
+
+type meExportConsent struct {
+	ID          string     `json:"receipt_id"`
+	Purpose     string     `json:"purpose"`
+	Wording     string     `json:"wording"`
+	Language    string     `json:"language"`
+	Channel     string     `json:"channel"`
+	Method      string     `json:"method"`
+	ResponseID  string     `json:"response_id,omitempty"`
+	NoticeID    string     `json:"notice_id,omitempty"`
+	GivenAt     time.Time  `json:"given_at"`
+	WithdrawnAt *time.Time `json:"withdrawn_at"`
+	Standing    bool       `json:"standing"`
 }
 
 type meExportSuppressed struct {
@@ -323,7 +355,7 @@ func (s *Server) meExport(w http.ResponseWriter, r *http.Request, sub meSubject,
 		Contact: meExportContact{ID: d.Contact.ID, ExternalID: d.Contact.ExternalID, FirstName: d.Contact.FirstName, LastName: d.Contact.LastName,
 			Email: d.Contact.Email, Phone: d.Contact.Phone, Language: d.Contact.Language, Country: d.Contact.Country, TimeZone: d.Contact.TimeZone,
 			CreatedAt: d.Contact.CreatedAt, UpdatedAt: d.Contact.UpdatedAt},
-		Attributes: nonNil(d.Attributes), Answers: nonNil(d.Answers), Consents: nonNil(d.Consents), Reviews: []any{},
+		Attributes: nonNil(d.Attributes), Answers: []meExportResponse{}, Consents: []meExportConsent{}, Reviews: []any{},
 		Sources: []meExportSource{}, Invitations: []meExportInv{},
 		Suppressions: map[string]meExportSuppressed{}, Restriction: timePtr(d.RestrictedAt), Processing: meProcessing(),
 		Recipients: []string{
@@ -331,6 +363,18 @@ func (s *Server) meExport(w http.ResponseWriter, r *http.Request, sub meSubject,
 			"the operator of this avis server (joint controller), which stores and processes the data for " + d.Company,
 			"the email relay and SMS provider that carry messages to you (processors)",
 		}}
+	for _, a := range d.Answers {
+		xr := meExportResponse{ID: a.ID, SurveyID: a.SurveyID, SurveyVersion: a.SurveyVersion, Status: a.Status, Language: a.Language,
+			StartedAt: a.StartedAt, CompletedAt: timePtr(a.CompletedAt), Answers: []meExportAnswer{}, TextErased: a.TextErased}
+		for _, it := range a.Items {
+			xr.Answers = append(xr.Answers, meExportAnswer(it))
+		}
+		x.Answers = append(x.Answers, xr)
+	}
+	for _, c := range d.Consents {
+		x.Consents = append(x.Consents, meExportConsent{ID: c.ID, Purpose: c.Purpose, Wording: c.Wording, Language: c.Language, Channel: c.Channel,
+			Method: c.Method, ResponseID: c.ResponseID, NoticeID: c.NoticeID, GivenAt: c.GivenAt, WithdrawnAt: timePtr(c.WithdrawnAt), Standing: c.Standing})
+	}
 	for _, b := range d.Bases {
 		x.Sources = append(x.Sources, meExportSource{Basis: b.Basis, Purpose: b.Purpose, SourceKind: b.SourceKind, SourceID: b.SourceID, RecordedAt: b.RecordedAt})
 	}

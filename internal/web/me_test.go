@@ -18,6 +18,8 @@ import (
 	"avis/internal/contact"
 	"avis/internal/dispatch"
 	"avis/internal/privacy"
+	"avis/internal/response"
+	"avis/internal/survey"
 )
 
 var updateMeGolden = flag.Bool("update-me", false, "rewrite testdata/me_export.golden.json")
@@ -56,7 +58,11 @@ func newMeFixture(t *testing.T) *meFixture {
 	f.owner = e.loggedIn("shop-owner@example.com")
 	f.owner.post("/journeys", url.Values{"name": {"Commande"}, "key_0": {"delivery"}, "step_0": {"Livraison"}})
 	f.stepID = stepRuleRe.FindStringSubmatch(f.owner.get("/journeys").body)[1]
-	f.surveyID = surveyIDRe.FindStringSubmatch(f.owner.post("/surveys", url.Values{"name": {"Livraison"}, "default_language": {"fr"}}).header.Get("Location"))[1]
+	sv, err := e.surveys.Create(ctx, audit.System("test"), f.tn.ID, surveyFixture("Livraison"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.surveyID = sv.ID
 	rule := ruleForm(f.surveyID)
 	rule.Set("cap_days", "0")
 	rule.Set("reminders", "0")
@@ -94,6 +100,40 @@ func newMeFixture(t *testing.T) *meFixture {
 		t.Errorf("the invitation does not link the information notice:\n%s", body)
 	}
 	return f
+}
+
+const (
+	meComment = "Livreur très en retard, carton abîmé"
+	meWording = "J'accepte que mon avis soit publié avec mon prénom et l'initiale de mon nom."
+)
+
+// answer completes the invitation's survey as the person would: a
+// detractor's score, a written comment, a choice, and the consent to
+// publish. It returns the consent's receipt id.
+func (f *meFixture) answer(t *testing.T) string {
+	t.Helper()
+	ctx := context.Background()
+	tid, inv, err := f.e.dispatch.ByToken(ctx, f.token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sv, err := f.e.surveys.Get(ctx, tid, f.surveyID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := response.Start{TenantID: tid, SurveyID: sv.ID, SurveyVersion: sv.CurrentVersion, InvitationID: inv.ID,
+		ContactID: inv.ContactID, StepID: inv.StepID, Language: "fr"}
+	first, err := f.e.responses.Submit(ctx, response.Submission{Start: start, Def: sv.Definition, Page: 0, Answers: survey.Answers{"nps": survey.Int(4)}})
+	if err != nil || len(first.Errors) > 0 {
+		t.Fatalf("page 1: %v %v", err, first.Errors)
+	}
+	last, err := f.e.responses.Submit(ctx, response.Submission{ResponseID: first.Response.ID, Start: start, Def: sv.Definition, Page: 1,
+		Answers: survey.Answers{"comment": {Text: meComment}, "topics": {Choices: []string{"price"}}},
+		Consent: &response.Consent{Purpose: privacy.PurposePublishReview, Wording: meWording, Language: "fr"}})
+	if err != nil || len(last.Errors) > 0 || !last.Completed || last.ConsentID == "" {
+		t.Fatalf("page 2: %v %+v", err, last)
+	}
+	return last.ConsentID
 }
 
 // event posts a journey event for the contact.
@@ -199,6 +239,7 @@ func (f *meFixture) noPersonalDataInLogs(t *testing.T, values ...string) {
 // request and audited as read by the person.
 func TestMePage(t *testing.T) {
 	f := newMeFixture(t)
+	f.answer(t)
 	anon := f.e.browser()
 	r := anon.get("/me/" + f.token)
 	if r.status != http.StatusOK || len(r.header.Values("Set-Cookie")) > 0 {
@@ -206,7 +247,9 @@ func TestMePage(t *testing.T) {
 	}
 	for _, want := range []string{"Jeanne", "Martin", meEmail, mePhone[1:], "Europe/Paris", "C-1042", "Lyon Part-Dieu", "LC-778",
 		"Livraison", "/legal/" + f.tn.ID + "/notice", "/legal/" + f.tn.ID + "/publication", "/me/" + f.token + "/export.json",
-		"/me/" + f.token + "/erase", `value="email"`, `value="sms"`, "legitimate interest", "Company shop"} {
+		"/me/" + f.token + "/erase", `value="email"`, `value="sms"`, "legitimate interest", "Company shop",
+		"Livreur très en retard, carton abîmé", "Recommanderiez-vous notre boutique ?", "4 (0–10)", "Le prix", "J&#39;accepte que mon avis soit publié",
+		`name="receipt"`} {
 		if !strings.Contains(r.body, want) {
 			t.Errorf("the page lacks %q", want)
 		}
@@ -245,6 +288,7 @@ func normaliseExport(b []byte) []byte {
 // recipients, requests), as an attachment, compared with a golden file.
 func TestMeExportGolden(t *testing.T) {
 	f := newMeFixture(t)
+	f.answer(t)
 	anon := f.e.browser()
 	r := anon.get("/me/" + f.token + "/export.json")
 	if r.status != http.StatusOK || !strings.HasPrefix(r.header.Get("Content-Disposition"), "attachment;") ||
@@ -393,6 +437,7 @@ func TestMeUnsubscribe(t *testing.T) {
 func TestMeErase(t *testing.T) {
 	f := newMeFixture(t)
 	ctx := context.Background()
+	receipt := f.answer(t)
 	anon := f.e.browser()
 	f.mePost(anon, f.token, "unsubscribe", url.Values{"channel": {"sms"}})
 	link, _, err := privacy.IssueAccess(ctx, f.e.db.W, f.tn.ID, f.contactID, "email", time.Now())
@@ -424,6 +469,23 @@ func TestMeErase(t *testing.T) {
 	}
 	if _, err := f.e.contacts.Exists(ctx, f.tn.ID, f.contactID); err == nil {
 		t.Fatal("the contact is still there")
+	}
+	// The answers: unlinked, their text gone, the score kept as a statistic.
+	if rs, err := f.e.responses.ForContact(ctx, f.tn.ID, f.contactID); err != nil || len(rs) != 0 {
+		t.Fatalf("responses still linked to the person: %d %v", len(rs), err)
+	}
+	var linked, texts, scores int
+	f.e.db.R.QueryRowContext(ctx, `SELECT count(*) FROM responses WHERE tenant_id = $1 AND contact_id = $2`, f.tn.ID, f.contactID).Scan(&linked)
+	f.e.db.R.QueryRowContext(ctx, `SELECT count(*) FROM response_answers WHERE tenant_id = $1 AND text_sealed IS NOT NULL`, f.tn.ID).Scan(&texts)
+	f.e.db.R.QueryRowContext(ctx, `SELECT count(*) FROM response_answers WHERE tenant_id = $1 AND question_id = 'nps'`, f.tn.ID).Scan(&scores)
+	if linked != 0 || texts != 0 || scores != 1 {
+		t.Errorf("after erasure: %d responses linked, %d sealed texts, %d scores (want 0, 0, 1)", linked, texts, scores)
+	}
+	if c, err := f.e.consents.Get(ctx, f.tn.ID, receipt); err != nil || c.Valid() {
+		t.Errorf("the consent stands after erasure: %+v %v", c, err)
+	}
+	if !strings.Contains(r.body, "1") {
+		t.Error("the receipt does not count the answers")
 	}
 	var wrapped []byte
 	var erasedAt int64
@@ -581,5 +643,31 @@ func TestRequestsPage(t *testing.T) {
 	_, _ = f.e.accounts.CreateUser(ctx, audit.System("test"), f.tn.ID, "viewer@example.com", "V", testPassword, account.RoleViewer)
 	if r := f.e.loggedIn("viewer@example.com").get("/requests"); r.status != http.StatusForbidden {
 		t.Errorf("a viewer reads the request log: %d", r.status)
+	}
+}
+
+// TestMeWithdraw: the person withdraws their consent to publish from their
+// page; another receipt id is refused; the withdrawal is logged.
+func TestMeWithdraw(t *testing.T) {
+	f := newMeFixture(t)
+	ctx := context.Background()
+	receipt := f.answer(t)
+	anon := f.e.browser()
+	if r := f.mePost(anon, f.token, "withdraw", url.Values{"receipt": {strings.Repeat("0", 26)}}); r.status != http.StatusNotFound {
+		t.Fatalf("unknown receipt: %d", r.status)
+	}
+	r := f.mePost(anon, f.token, "withdraw", url.Values{"receipt": {receipt}})
+	if r.status != http.StatusOK || strings.Contains(r.body, `name="receipt"`) {
+		t.Fatalf("withdraw: %d\n%s", r.status, r.body)
+	}
+	c, err := f.e.consents.Get(ctx, f.tn.ID, receipt)
+	if err != nil || c.Valid() || c.WithdrawnAt.IsZero() {
+		t.Fatalf("consent after withdrawal: %+v %v", c, err)
+	}
+	if ok, _ := f.e.consents.MayPublish(ctx, f.tn.ID, c.ResponseID); ok {
+		t.Error("the review may still be published")
+	}
+	if k := f.requestKinds(t); k[privacy.RequestWithdrawal] != 1 {
+		t.Errorf("withdrawals logged: %v", k)
 	}
 }
