@@ -14,6 +14,7 @@ import (
 	"avis/internal/db"
 	"avis/internal/dispatch"
 	"avis/internal/journey"
+	"avis/internal/privacy"
 	"avis/internal/web"
 )
 
@@ -73,6 +74,10 @@ func TestTenantIsolation(t *testing.T) {
 	}
 	unknownToken := strings.Repeat("x", 22)
 
+	bNotice, err := e.notices.Current(ctx, beta.ID, privacy.KindInformation, "fr")
+	if err != nil {
+		t.Fatal(err)
+	}
 	// Beta's survey, and an alpha key that may read and write surveys.
 	bSurvey, err := e.surveys.Create(ctx, audit.System("test"), beta.ID, surveyFixture("Beta survey"))
 	if err != nil {
@@ -141,6 +146,12 @@ func TestTenantIsolation(t *testing.T) {
 		// The access-link form is public for each tenant; an unknown tenant has none.
 		{"GET /me/request/{tenant}", "GET", "/me/request/" + db.NewID(), nil, ""},
 		{"POST /me/request/{tenant}", "POST", "/me/request/" + db.NewID(), url.Values{"address": {"beta.customer@example.org"}}, ""},
+		// Notices and brand files are public per tenant: beta's notice
+		// version is not alpha's, an unknown tenant has none.
+		{"GET /legal/{tenant}/notice", "GET", "/legal/" + mustTenant(t, e, "alpha") + "/notice?v=" + bNotice.ID, nil, ""},
+		{"GET /legal/{tenant}/publication", "GET", "/legal/" + db.NewID() + "/publication", nil, ""},
+		{"GET /brand/{tenant}/logo", "GET", "/brand/" + db.NewID() + "/logo", nil, ""},
+		{"GET /brand/{tenant}/style.css", "GET", "/brand/" + db.NewID() + "/style.css", nil, ""},
 		// The survey page: an unknown token, beta's survey whose public link is off, its public-link control.
 		{"GET /s/{token}", "GET", "/s/" + unknownToken, nil, ""},
 		{"POST /s/{token}", "POST", "/s/" + unknownToken, url.Values{"q_nps": {"3"}}, ""},
