@@ -41,7 +41,9 @@ type Store struct {
 	// rq and wq prepare the queries of a sending run once (read pool,
 	// writer).
 	rq, wq *db.Stmts
-	now    func() time.Time
+	// sent groups the transactions that record messages as sent.
+	sent groupCommit
+	now  func() time.Time
 }
 
 // Options tune a Store.
@@ -70,6 +72,7 @@ func NewStore(d *db.DB, v *vault.Vault, a *audit.Log, contacts *contact.Store, a
 	s.settings.m = map[string]settingsEntry{}
 	s.runs.active = map[string]*runFlag{}
 	s.rq, s.wq = db.NewStmts(d.R), db.NewStmts(d.W)
+	s.sent.db = d
 	return s
 }
 
