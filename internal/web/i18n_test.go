@@ -51,6 +51,9 @@ func messages(t *testing.T) []string {
 	for _, r := range passwordReasons {
 		set[r] = true
 	}
+	for _, m := range []string{addressMissing, addressTooLong, addressBadEmail, addressBadPhone} {
+		set[m] = true
+	}
 	for _, n := range roleNames {
 		set[n] = true
 	}

@@ -103,31 +103,16 @@ func (s *Server) meRequestSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	raw := strings.TrimSpace(r.PostFormValue("address"))
 	v := meRequestView{TenantID: tid, Address: raw}
-	field, norm := "", ""
-	switch {
-	case raw == "":
-		v.Error = s.cat.T(lang, "Give the email address or the mobile phone number at which this company writes to you.")
-	case len(raw) > meAddressMaxLen:
-		v.Error = s.cat.T(lang, "This is too long for an email address or a phone number (at most 254 characters).")
-	case strings.Contains(raw, "@"):
-		e, err := contact.NormaliseEmail(raw)
-		if err != nil {
-			v.Error = s.cat.T(lang, "This is not an email address we can write to: check it, e.g. name@example.com.")
-		}
-		field, norm = contact.FieldEmail, e
-	default:
-		region, err := s.Contacts.DefaultRegion(ctx, tid)
-		if err != nil {
+	region := ""
+	if !strings.Contains(raw, "@") {
+		var err error
+		if region, err = s.Contacts.DefaultRegion(ctx, tid); err != nil {
 			s.Log.Error("me: default region", "tenant", tid, "err", err)
 		}
-		if region == "" {
-			region = "FR"
-		}
-		p, err := contact.NormalisePhone(raw, region)
-		if err != nil || p == "" {
-			v.Error = s.cat.T(lang, "This is not a phone number we can read: write it with its country code, e.g. +33 6 12 34 56 78.")
-		}
-		field, norm = contact.FieldPhone, p
+	}
+	field, norm, problem := parseAddress(raw, region)
+	if problem != "" {
+		v.Error = s.cat.T(lang, problem)
 	}
 	if v.Error != "" {
 		s.publicPage(w, r, http.StatusUnprocessableEntity, "public_me_request", opts, v)
@@ -149,6 +134,42 @@ func (s *Server) meRequestSubmit(w http.ResponseWriter, r *http.Request) {
 		s.Log.Error("me: access link not sent", "tenant", tid, "err", err)
 	}
 	s.publicPage(w, r, http.StatusOK, "public_me_request", opts, meRequestView{TenantID: tid, Sent: true})
+}
+
+// Problems of an address typed in the access-link form.
+const (
+	addressMissing  = "Give the email address or the mobile phone number at which this company writes to you."
+	addressTooLong  = "This is too long for an email address or a phone number (at most 254 characters)."
+	addressBadEmail = "This is not an email address we can write to: check it, e.g. name@example.com."
+	addressBadPhone = "This is not a phone number we can read: write it with its country code, e.g. +33 6 12 34 56 78."
+)
+
+// parseAddress reads what a person typed in the access-link form: an email
+// address (it has an @) or a phone number (read in region, France when
+// none). It returns the contact field, the normalised value, or the
+// problem to tell the person (an English message).
+func parseAddress(raw, region string) (field, norm, problem string) {
+	raw = strings.TrimSpace(raw)
+	switch {
+	case raw == "":
+		return "", "", addressMissing
+	case len(raw) > meAddressMaxLen:
+		return "", "", addressTooLong
+	case strings.Contains(raw, "@"):
+		e, err := contact.NormaliseEmail(raw)
+		if err != nil {
+			return "", "", addressBadEmail
+		}
+		return contact.FieldEmail, e, ""
+	}
+	if region == "" {
+		region = "FR"
+	}
+	p, err := contact.NormalisePhone(raw, region)
+	if err != nil || p == "" {
+		return "", "", addressBadPhone
+	}
+	return contact.FieldPhone, p, ""
 }
 
 // meSendLink sends an access link to the contact holding the address, if
