@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"crypto/sha256"
 	"errors"
 	"net/http"
@@ -129,10 +130,16 @@ func (s *Server) meRequestSubmit(w http.ResponseWriter, r *http.Request) {
 		s.publicPage(w, r, http.StatusTooManyRequests, "public_me_state", opts, map[string]any{"Limited": true, "Minutes": int(wait.Minutes()) + 1})
 		return
 	}
-	if err := s.meSendLink(r, tid, field, norm, lang); err != nil {
-		// The answer stays the same: the failure is for the log alone.
-		s.Log.Error("me: access link not sent", "tenant", tid, "err", err)
-	}
+	// The address is looked up and the link sent after the answer, so that
+	// neither the answer nor its timing says whether the address is known.
+	// A link lost to a restart is asked for again.
+	go func(ctx context.Context) {
+		ctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		if err := s.meSendLink(ctx, tid, field, norm, lang); err != nil {
+			s.Log.Error("me: access link not sent", "tenant", tid, "err", err)
+		}
+	}(context.WithoutCancel(ctx))
 	s.publicPage(w, r, http.StatusOK, "public_me_request", opts, meRequestView{TenantID: tid, Sent: true})
 }
 
@@ -174,8 +181,7 @@ func parseAddress(raw, region string) (field, norm, problem string) {
 
 // meSendLink sends an access link to the contact holding the address, if
 // any, by the same channel, and logs the request.
-func (s *Server) meSendLink(r *http.Request, tid, field, norm, lang string) error {
-	ctx := r.Context()
+func (s *Server) meSendLink(ctx context.Context, tid, field, norm, lang string) error {
 	cid, err := s.Contacts.FindByAddress(ctx, tid, field, norm)
 	if errors.Is(err, db.ErrNotFound) {
 		return nil

@@ -583,8 +583,15 @@ func TestMeAccessLink(t *testing.T) {
 	if sms.To != mePhone || !accessLinkRe.Match(sms.Raw) {
 		t.Fatalf("SMS link: %+v %q", sms, sms.Raw)
 	}
-	if k := f.requestKinds(t); k[privacy.RequestAccessLink] != 2 {
-		t.Errorf("access-link requests logged: %v", k)
+	// The link is sent after the answer: wait for its log entry.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		k := f.requestKinds(t)
+		if k[privacy.RequestAccessLink] == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("access-link requests logged: %v", k)
+		}
 	}
 	// Per address: the known address was asked for once; 4 more pass, the
 	// next is refused.
