@@ -425,10 +425,11 @@ func scanNotice(row interface{ Scan(...any) error }) (Notice, error) {
 	return n, nil
 }
 
-// latest reads the highest version of a notice from the writer, so that it
-// sees what a concurrent writer just committed.
+// latest reads the highest version of a notice. It reads from the read
+// pool: each read sees every version committed before it began, which is
+// all store needs after a lost race.
 func (s *Notices) latest(ctx context.Context, tenantID, kind, lang string) (Notice, error) {
-	n, err := scanNotice(s.db.W.QueryRowContext(ctx, `/* privacy.Notices.latest */ SELECT `+noticeColumns+` FROM notices
+	n, err := scanNotice(s.db.R.QueryRowContext(ctx, `/* privacy.Notices.latest */ SELECT `+noticeColumns+` FROM notices
 		WHERE tenant_id = $1 AND kind = $2 AND language = $3 ORDER BY version DESC LIMIT 1`, tenantID, kind, lang))
 	if err != nil && !errors.Is(err, db.ErrNotFound) {
 		return n, fmt.Errorf("latest notice: %w", err)

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -44,6 +45,9 @@ type privacyForm struct {
 	TermsURL    string
 	Min, Max    int
 	TenantName  string
+	// Versions are the information notice's stored versions in the
+	// preview language, newest first.
+	Versions []privacy.Notice
 }
 
 func privacyFormOf(p privacy.Profile) privacyForm {
@@ -54,7 +58,7 @@ func privacyFormOf(p privacy.Profile) privacyForm {
 
 // fill adds what the page shows beside the form: the preview of the
 // notice in the chosen language, generated from p without storing it.
-func (s *Server) fillPrivacyForm(f *privacyForm, rc *reqCtx, p privacy.Profile, lang string) {
+func (s *Server) fillPrivacyForm(ctx context.Context, f *privacyForm, rc *reqCtx, p privacy.Profile, lang string) {
 	if !i18n.Supported(lang) {
 		lang = rc.lang
 	}
@@ -68,6 +72,7 @@ func (s *Server) fillPrivacyForm(f *privacyForm, rc *reqCtx, p privacy.Profile, 
 	f.TermsURL = "/legal/" + rc.tenant.ID + "/publication"
 	f.Min, f.Max = privacy.MinRetentionMonths, privacy.MaxRetentionMonths
 	f.TenantName = rc.tenant.Name
+	f.Versions, _ = s.Notices.Versions(ctx, rc.tenant.ID, privacy.KindInformation, lang, 10)
 	if f.HasLogo {
 		f.LogoURL = logoURL(p)
 	}
@@ -87,7 +92,7 @@ func (s *Server) privacyPage(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 	}
 	f := privacyFormOf(p)
 	f.Saved = !p.UpdatedAt.IsZero()
-	s.fillPrivacyForm(&f, rc, p, r.URL.Query().Get("preview"))
+	s.fillPrivacyForm(r.Context(), &f, rc, p, r.URL.Query().Get("preview"))
 	s.render(w, r, rc, http.StatusOK, "privacy_settings", &view{Title: rc.t(s, "Privacy and branding"), Data: f})
 }
 
@@ -149,7 +154,7 @@ func (s *Server) privacySave(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 		} else {
 			f := privacyFormOf(saved)
 			f.Saved = true
-			s.fillPrivacyForm(&f, rc, saved, r.PostFormValue("preview_lang"))
+			s.fillPrivacyForm(r.Context(), &f, rc, saved, r.PostFormValue("preview_lang"))
 			s.render(w, r, rc, http.StatusOK, "privacy_settings", &view{Title: rc.t(s, "Privacy and branding"),
 				Flash: rc.t(s, "Saved. The notice your customers see now follows this profile."), Data: f})
 			return
@@ -164,7 +169,7 @@ func (s *Server) privacySave(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 	if len(errs) > 0 {
 		shown = cur
 	}
-	s.fillPrivacyForm(&f, rc, shown, r.PostFormValue("preview_lang"))
+	s.fillPrivacyForm(r.Context(), &f, rc, shown, r.PostFormValue("preview_lang"))
 	f.HasLogo, f.LogoURL, f.Saved, f.Complete = false, "", !cur.UpdatedAt.IsZero(), cur.Complete()
 	if len(cur.Logo) > 0 {
 		f.HasLogo, f.LogoURL = true, logoURL(cur)

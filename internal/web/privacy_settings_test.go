@@ -199,6 +199,15 @@ func TestPrivacySettingsSave(t *testing.T) {
 	if p, _ := e.notices.Profile(ctx, tn.ID); p.LegalName != "Boutique Lumière SARL" {
 		t.Errorf("preview saved the profile: %q", p.LegalName)
 	}
+	// The page lists the notice's versions, each linked to its public page.
+	if _, err := e.notices.Current(ctx, tn.ID, privacy.KindInformation, "en"); err != nil {
+		t.Fatal(err)
+	}
+	vs, _ := e.notices.Versions(ctx, tn.ID, privacy.KindInformation, "en", 10)
+	if r := b.do("GET", "/settings/privacy?preview=en", nil, "Accept-Language", "en"); len(vs) != 1 ||
+		!strings.Contains(r.body, `href="/legal/`+tn.ID+`/notice?v=`+vs[0].ID+`">Version 1 of `) {
+		t.Errorf("the versions list does not link version 1 (%d versions)", len(vs))
+	}
 	// The preview language is chosen with a plain GET form.
 	if r := b.get("/settings/privacy?preview=it"); !strings.Contains(r.body, "I suoi diritti") {
 		t.Error("preview in Italian does not show the Italian notice")
