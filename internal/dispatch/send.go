@@ -451,7 +451,7 @@ func (s *Store) commitSent(ctx context.Context, a SendArgs, rc *renderCtx, msg M
 	now := s.now()
 	inv := rc.inv
 	rule := rc.rule
-	return s.sent.do(func(tx *sql.Tx) error {
+	return s.sent.Do(func(tx *sql.Tx) error {
 		var res sql.Result
 		var err error
 		if a.Reminder == 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -42,7 +43,7 @@ type Store struct {
 	// writer).
 	rq, wq *db.Stmts
 	// sent groups the transactions that record messages as sent.
-	sent groupCommit
+	sent *db.GroupCommit
 	now  func() time.Time
 }
 
@@ -72,7 +73,7 @@ func NewStore(d *db.DB, v *vault.Vault, a *audit.Log, contacts *contact.Store, a
 	s.settings.m = map[string]settingsEntry{}
 	s.runs.active = map[string]*runFlag{}
 	s.rq, s.wq = db.NewStmts(d.R), db.NewStmts(d.W)
-	s.sent.db = d
+	s.sent = db.NewGroupCommit(d, func(err error) bool { return errors.Is(err, errNotCommitted) })
 	return s
 }
 

@@ -1,4 +1,4 @@
-package dispatch
+package db_test
 
 import (
 	"context"
@@ -6,6 +6,9 @@ import (
 	"errors"
 	"sync"
 	"testing"
+
+	"avis/internal/db"
+	"avis/internal/db/dbtest"
 )
 
 // TestGroupCommit: concurrent callers share transactions; each gets its
@@ -13,11 +16,12 @@ import (
 // written, while the others' work is committed.
 func TestGroupCommit(t *testing.T) {
 	ctx := context.Background()
-	e := newEnv(t, Options{})
-	if _, err := e.db.W.ExecContext(ctx, `CREATE TABLE group_commit_test (n BIGINT NOT NULL PRIMARY KEY)`); err != nil {
+	d := dbtest.Open(t)
+	if _, err := d.W.ExecContext(ctx, `CREATE TABLE group_commit_test (n BIGINT NOT NULL PRIMARY KEY)`); err != nil {
 		t.Fatal(err)
 	}
-	g := &groupCommit{db: e.db}
+	errNotCommitted := errors.New("not committed")
+	g := db.NewGroupCommit(d, func(err error) bool { return errors.Is(err, errNotCommitted) })
 	boom := errors.New("boom")
 	const n = 200
 	results := make([]error, n)
@@ -26,7 +30,7 @@ func TestGroupCommit(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[i] = g.do(func(tx *sql.Tx) error {
+			results[i] = g.Do(func(tx *sql.Tx) error {
 				switch i % 10 {
 				case 3:
 					return errNotCommitted
@@ -54,7 +58,7 @@ func TestGroupCommit(t *testing.T) {
 			t.Errorf("caller %d: %v, want %v", i, err, want)
 		}
 	}
-	rows, err := e.db.R.QueryContext(ctx, `SELECT n FROM group_commit_test`)
+	rows, err := d.R.QueryContext(ctx, `SELECT n FROM group_commit_test`)
 	if err != nil {
 		t.Fatal(err)
 	}
