@@ -86,6 +86,8 @@ type Store struct {
 	consents *privacy.Consents
 	log      *slog.Logger
 	now      func() time.Time
+	// group commits concurrent submissions together.
+	group *db.GroupCommit
 }
 
 // Options tune a Store.
@@ -98,6 +100,9 @@ type Options struct {
 // the ledger c.
 func NewStore(d *db.DB, v *vault.Vault, a *audit.Log, c *privacy.Consents, log *slog.Logger, o Options) *Store {
 	s := &Store{db: d, vault: v, audit: a, consents: c, log: log, now: o.Now}
+	// A page with problems returns errNothing having written nothing: it
+	// is that submission's outcome and the others' commit goes on.
+	s.group = db.NewGroupCommit(d, func(err error) bool { return errors.Is(err, errNothing) })
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -100,72 +100,37 @@ func ResumeHash(token string) []byte {
 // the consent given, all in one transaction. A page with problems stores
 // nothing and returns them. A complete response is never changed: its
 // submissions return AlreadyComplete.
+//
+// Concurrent submissions share transactions (group commit, see
+// db.GroupCommit): Submit returns only once the transaction holding its
+// page committed, and a submission that fails fails alone.
 func (s *Store) Submit(ctx context.Context, sub Submission) (Outcome, error) {
 	def := sub.Def
 	if def == nil || sub.Page < 0 || sub.Page >= len(def.Pages) {
 		return Outcome{}, errors.New("submit answers: no such page")
 	}
+	if err := ctx.Err(); err != nil {
+		return Outcome{}, fmt.Errorf("submit answers: %w", err)
+	}
+	// The work runs in a transaction shared with other callers: the end of
+	// this caller's request must not cancel it halfway (and fail the
+	// others' work with it).
+	ctx = context.WithoutCancel(ctx)
 	var out Outcome
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
-		out = Outcome{}
-		r, err := s.claim(ctx, tx, sub)
-		if err != nil {
-			return err
-		}
-		if r.Complete() {
-			out.Response, out.AlreadyComplete = r, true
-			return nil
-		}
-		stored, err := s.answers(ctx, tx, &r)
-		if err != nil {
-			return err
-		}
-		shown := sub.Shown
-		if shown == nil {
-			for _, q := range def.Pages[sub.Page].Questions {
-				if survey.Visible(def, stored, q.ID) {
-					shown = append(shown, q.ID)
-				}
+	err := s.group.Do(func(tx *sql.Tx) (err error) {
+		defer func() {
+			// A panic would end the goroutine that commits for everyone.
+			if p := recover(); p != nil {
+				err = fmt.Errorf("panic: %v", p)
+			}
+		}()
+		for range 3 {
+			out = Outcome{}
+			if err = s.submitTx(ctx, tx, sub, &out); !errors.Is(err, errRaced) {
+				return err
 			}
 		}
-		merged, onPage := mergePage(def, sub.Page, stored, sub.Answers)
-		errs := survey.ValidatePage(def, sub.Page, merged)
-		var revealed []string
-		for _, q := range def.Pages[sub.Page].Questions {
-			if _, answered := merged[q.ID]; !answered && !slices.Contains(shown, q.ID) && survey.Visible(def, merged, q.ID) {
-				revealed = append(revealed, q.ID)
-				if errors.Is(errs[q.ID], survey.ErrRequired) {
-					delete(errs, q.ID)
-				}
-			}
-		}
-		if len(errs) > 0 && !sub.Back {
-			out.Response, out.Errors = r, errs
-			out.Response.Page = sub.Page
-			out.Response.Answers = merged
-			return errNothing
-		}
-		for id := range errs {
-			delete(merged, id) // going back keeps only the valid answers
-		}
-		now := s.now()
-		if err := s.writePage(ctx, tx, &r, def, onPage, merged, now); err != nil {
-			return err
-		}
-		if sub.Back {
-			r.Page = prevPage(def, sub.Page, merged)
-			return s.moveTo(ctx, tx, &r, merged, now, &out)
-		}
-		if len(revealed) > 0 {
-			r.Page, out.Revealed = sub.Page, revealed
-			return s.moveTo(ctx, tx, &r, merged, now, &out)
-		}
-		next, ok := survey.NextPage(def, sub.Page, merged)
-		if ok {
-			r.Page = next
-			return s.moveTo(ctx, tx, &r, merged, now, &out)
-		}
-		return s.complete(ctx, tx, &r, def, merged, sub.Consent, now, &out)
+		return err
 	})
 	if err != nil && !errors.Is(err, errNothing) {
 		return Outcome{}, fmt.Errorf("submit answers: %w", err)
@@ -173,51 +138,145 @@ func (s *Store) Submit(ctx context.Context, sub Submission) (Outcome, error) {
 	return out, nil
 }
 
-// claim finds the response a submission continues, creating it when there
-// is none, and takes its write lock (a row lock on PostgreSQL; SQLite has a
-// single writer) so that concurrent submissions of one response run one
-// after the other.
-func (s *Store) claim(ctx context.Context, tx *sql.Tx, sub Submission) (Response, error) {
+// errRaced says that another transaction made the response that a
+// submission was about to make: the submission runs again and continues it.
+var errRaced = errors.New("the response was made meanwhile")
+
+// submitTx is Submit's work in the transaction tx. When it returns
+// errNothing it wrote nothing.
+func (s *Store) submitTx(ctx context.Context, tx *sql.Tx, sub Submission, out *Outcome) error {
+	def := sub.Def
+	r, fresh, err := s.claim(ctx, tx, sub)
+	if err != nil {
+		return err
+	}
+	if r.Complete() {
+		out.Response, out.AlreadyComplete = r, true
+		return nil
+	}
+	stored := survey.Answers{}
+	if !fresh {
+		if stored, err = s.answers(ctx, tx, &r); err != nil {
+			return err
+		}
+	}
+	shown := sub.Shown
+	if shown == nil {
+		for _, q := range def.Pages[sub.Page].Questions {
+			if survey.Visible(def, stored, q.ID) {
+				shown = append(shown, q.ID)
+			}
+		}
+	}
+	merged, onPage := mergePage(def, sub.Page, stored, sub.Answers)
+	errs := survey.ValidatePage(def, sub.Page, merged)
+	var revealed []string
+	for _, q := range def.Pages[sub.Page].Questions {
+		if _, answered := merged[q.ID]; !answered && !slices.Contains(shown, q.ID) && survey.Visible(def, merged, q.ID) {
+			revealed = append(revealed, q.ID)
+			if errors.Is(errs[q.ID], survey.ErrRequired) {
+				delete(errs, q.ID)
+			}
+		}
+	}
+	if len(errs) > 0 && !sub.Back {
+		out.Response, out.Errors = r, errs
+		out.Response.Page = sub.Page
+		out.Response.Answers = merged
+		return errNothing
+	}
+	for id := range errs {
+		delete(merged, id) // going back keeps only the valid answers
+	}
+	now := s.now()
+	if fresh {
+		if err := s.create(ctx, tx, &r, sub.Start); err != nil {
+			return err
+		}
+	}
+	if err := s.writePage(ctx, tx, &r, def, onPage, merged, now); err != nil {
+		return err
+	}
+	if sub.Back {
+		r.Page = prevPage(def, sub.Page, merged)
+		return s.moveTo(ctx, tx, &r, merged, now, out)
+	}
+	if len(revealed) > 0 {
+		r.Page, out.Revealed = sub.Page, revealed
+		return s.moveTo(ctx, tx, &r, merged, now, out)
+	}
+	next, ok := survey.NextPage(def, sub.Page, merged)
+	if ok {
+		r.Page = next
+		return s.moveTo(ctx, tx, &r, merged, now, out)
+	}
+	return s.complete(ctx, tx, &r, def, merged, sub.Consent, now, out)
+}
+
+// claim finds the response a submission continues and takes its write
+// lock (a row lock on PostgreSQL; SQLite has a single writer) so that
+// concurrent submissions of one response run one after the other. When
+// there is none yet, it returns a new response, not stored (fresh): create
+// stores it once the page is known to be valid, so that a page with
+// problems writes nothing.
+func (s *Store) claim(ctx context.Context, tx *sql.Tx, sub Submission) (r Response, fresh bool, err error) {
 	st := sub.Start
 	id := sub.ResponseID
+	if id == "" && st.InvitationID != "" {
+		err := tx.QueryRowContext(ctx, `/* response.Store.claim */ SELECT id FROM responses WHERE tenant_id = $1 AND invitation_id = $2`,
+			st.TenantID, st.InvitationID).Scan(&id)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return Response{}, false, db.Translate(err)
+		}
+	}
 	if id == "" {
-		now := db.Stamp(s.now())
+		if st.InvitationID == "" && st.ResumeToken == "" {
+			return Response{}, false, errors.New("a public-link response needs a resume token")
+		}
 		source := SourcePublic
-		var inv any
-		var resume any
 		if st.InvitationID != "" {
-			source, inv = SourceInvitation, st.InvitationID
-		} else {
-			if st.ResumeToken == "" {
-				return Response{}, errors.New("a public-link response needs a resume token")
-			}
-			resume = ResumeHash(st.ResumeToken)
+			source = SourceInvitation
 		}
-		newID := db.NewID()
-		_, err := tx.ExecContext(ctx, `/* response.Store.claim */ INSERT INTO responses (tenant_id, id, survey_id, survey_version,
-			invitation_id, contact_id, step_id, source, language, notice_id, notice_hash, status, page, resume_hash, started_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'partial', 0, $12, $13, $13)
-			ON CONFLICT (tenant_id, invitation_id) DO NOTHING`,
-			st.TenantID, newID, st.SurveyID, st.SurveyVersion, inv, st.ContactID, st.StepID, source, st.Language,
-			st.NoticeID, st.NoticeHash, resume, now)
-		if err != nil {
-			return Response{}, db.Translate(err)
-		}
-		if st.InvitationID == "" {
-			id = newID
-		} else if err := tx.QueryRowContext(ctx, `/* response.Store.claim */ SELECT id FROM responses WHERE tenant_id = $1 AND invitation_id = $2`,
-			st.TenantID, st.InvitationID).Scan(&id); err != nil {
-			return Response{}, db.Translate(err)
-		}
+		now := db.Time(db.Stamp(s.now()))
+		return Response{ID: db.NewID(), TenantID: st.TenantID, SurveyID: st.SurveyID, SurveyVersion: st.SurveyVersion,
+			InvitationID: st.InvitationID, ContactID: st.ContactID, StepID: st.StepID, Source: source, Language: st.Language,
+			NoticeID: st.NoticeID, NoticeHash: st.NoticeHash, Status: StatusPartial, StartedAt: now, UpdatedAt: now}, true, nil
 	}
 	res, err := tx.ExecContext(ctx, `/* response.Store.claim */ UPDATE responses SET updated_at = updated_at WHERE tenant_id = $1 AND id = $2`, st.TenantID, id)
 	if err != nil {
-		return Response{}, db.Translate(err)
+		return Response{}, false, db.Translate(err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return Response{}, db.ErrNotFound
+		return Response{}, false, db.ErrNotFound
 	}
-	return scanResponse(tx.QueryRowContext(ctx, `/* response.Store.claim */ SELECT `+responseCols+` FROM responses WHERE tenant_id = $1 AND id = $2`, st.TenantID, id))
+	r, err = scanResponse(tx.QueryRowContext(ctx, `/* response.Store.claim */ SELECT `+responseCols+` FROM responses WHERE tenant_id = $1 AND id = $2`, st.TenantID, id))
+	return r, false, err
+}
+
+// create stores a response that claim made fresh. It returns errRaced
+// when another transaction made the invitation's response meanwhile.
+func (s *Store) create(ctx context.Context, tx *sql.Tx, r *Response, st Start) error {
+	var inv, resume any
+	if r.InvitationID != "" {
+		inv = r.InvitationID
+	} else {
+		resume = ResumeHash(st.ResumeToken)
+	}
+	res, err := tx.ExecContext(ctx, `/* response.Store.create */ INSERT INTO responses (tenant_id, id, survey_id, survey_version,
+		invitation_id, contact_id, step_id, source, language, notice_id, notice_hash, status, page, resume_hash, started_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'partial', 0, $12, $13, $13)
+		ON CONFLICT (tenant_id, invitation_id) DO NOTHING`,
+		r.TenantID, r.ID, r.SurveyID, r.SurveyVersion, inv, r.ContactID, r.StepID, r.Source, r.Language,
+		r.NoticeID, r.NoticeHash, resume, db.Stamp(r.StartedAt))
+	if err != nil {
+		return db.Translate(err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return errRaced
+	}
+	return nil
 }
 
 // mergePage returns the stored answers with those of one page replaced by
