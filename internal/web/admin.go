@@ -233,7 +233,14 @@ func (s *Server) auditPage(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 }
 
 func (s *Server) contactsPage(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
-	p, err := s.Contacts.List(r.Context(), rc.actor(), rc.tenant.ID, r.URL.Query().Get("after"), 50)
+	// The cursor is a contact id; anything else is a wrong address (and
+	// must not reach the audit entry of the read).
+	after := r.URL.Query().Get("after")
+	if after != "" && !db.ValidID(after) {
+		s.fail(w, r, errNotFound)
+		return
+	}
+	p, err := s.Contacts.List(r.Context(), rc.actor(), rc.tenant.ID, after, 50)
 	if err != nil {
 		s.fail(w, r, err)
 		return
