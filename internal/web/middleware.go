@@ -93,7 +93,10 @@ func (s *Server) secure(next http.Handler) http.Handler {
 		case r.Method == http.MethodPost && r.URL.Path == "/api/v1/contacts":
 			limit = s.Config.MaxUploadBytes
 		}
-		if r.ContentLength > limit && !upload {
+		// A survey page answers a body over the limit itself, in the
+		// person's language and saying the limit of a written answer.
+		answer := r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/s/")
+		if r.ContentLength > limit && !upload && !answer {
 			s.fail(w, r, errTooLarge)
 			return
 		}

@@ -61,6 +61,8 @@ type answering struct {
 // link state pages: why a link opens no survey.
 type linkState struct {
 	Kind string
+	// Max is the longest written answer, for the "too long" state.
+	Max int
 }
 
 // Link states and their pages.
@@ -71,18 +73,22 @@ const (
 	stateErased    = "erased"    // 410: the person's data was erased
 	stateForbidden = "forbidden" // 403: a form this server did not make
 	stateBusy      = "busy"      // 429: too many new responses from one address
+	stateTooLong   = "too_long"  // 413: a page sent more than a form may hold
 )
 
 func (s *Server) linkState(w http.ResponseWriter, r *http.Request, status int, kind, lang string, brand *publicBrand) {
 	switch status {
+	case http.StatusRequestEntityTooLarge:
+		s.publicPage(w, r, status, "public_link_state", publicOpts{Title: "Your answer is too long", Lang: lang, Brand: brand},
+			linkState{Kind: kind, Max: survey.MaxLongText})
 	case http.StatusNotFound:
-		s.publicPage(w, r, status, "public_link_state", publicOpts{Title: "This link is not valid", Lang: lang, Brand: brand}, linkState{kind})
+		s.publicPage(w, r, status, "public_link_state", publicOpts{Title: "This link is not valid", Lang: lang, Brand: brand}, linkState{Kind: kind})
 	case http.StatusForbidden:
-		s.publicPage(w, r, status, "public_link_state", publicOpts{Title: "This form could not be accepted", Lang: lang, Brand: brand}, linkState{kind})
+		s.publicPage(w, r, status, "public_link_state", publicOpts{Title: "This form could not be accepted", Lang: lang, Brand: brand}, linkState{Kind: kind})
 	case http.StatusTooManyRequests:
-		s.publicPage(w, r, status, "public_link_state", publicOpts{Title: "Too many answers at once", Lang: lang, Brand: brand}, linkState{kind})
+		s.publicPage(w, r, status, "public_link_state", publicOpts{Title: "Too many answers at once", Lang: lang, Brand: brand}, linkState{Kind: kind})
 	default:
-		s.publicPage(w, r, status, "public_link_state", publicOpts{Title: "This survey is closed", Lang: lang, Brand: brand}, linkState{kind})
+		s.publicPage(w, r, status, "public_link_state", publicOpts{Title: "This survey is closed", Lang: lang, Brand: brand}, linkState{Kind: kind})
 	}
 }
 
@@ -260,7 +266,7 @@ func pageHasVisible(def *survey.Definition, page int, answers survey.Answers) bo
 func (s *Server) submit(w http.ResponseWriter, r *http.Request, a *answering) {
 	ctx := r.Context()
 	if err := r.ParseForm(); err != nil {
-		s.fail(w, r, errTooLarge)
+		s.linkState(w, r, http.StatusRequestEntityTooLarge, stateTooLong, a.pick, a.brand)
 		return
 	}
 	if !sameOrigin(r) {

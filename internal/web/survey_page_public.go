@@ -70,7 +70,7 @@ func (s *Server) publicSurveyPost(w http.ResponseWriter, r *http.Request, lim *i
 		return
 	}
 	if err := r.ParseForm(); err != nil {
-		s.fail(w, r, errTooLarge)
+		s.linkState(w, r, http.StatusRequestEntityTooLarge, stateTooLong, a.pick, a.brand)
 		return
 	}
 	if r.PostForm.Get("website") != "" {
