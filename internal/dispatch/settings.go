@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"avis/internal/audit"
 	"avis/internal/channel/email"
@@ -115,6 +117,15 @@ func (st *Settings) Validate() error {
 		p, err := url.Parse(u.v)
 		if err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" || len(u.v) > 300 {
 			bad("the %s must be a full https:// address", u.name)
+		}
+	}
+	// Bytes no database column may hold (PostgreSQL refuses invalid UTF-8
+	// and NUL) are said, not a failure of the save.
+	for _, f := range []struct{ name, v string }{{"sender name", st.FromName}, {"sender address", st.FromEmail}, {"reply-to address", st.ReplyTo},
+		{"DKIM domain", st.DKIMDomain}, {"DKIM selector", st.DKIMSelector}, {"SMS sender", st.SMSSender},
+		{"link domain", st.LinkBaseURL}, {"privacy notice", st.PrivacyURL}} {
+		if !utf8.ValidString(f.v) || strings.ContainsFunc(f.v, unicode.IsControl) {
+			bad("the %s holds control characters or bytes that are not UTF-8 text", f.name)
 		}
 	}
 	return errors.Join(errs...)

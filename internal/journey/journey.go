@@ -12,6 +12,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"avis/internal/audit"
 	"avis/internal/db"
@@ -64,7 +66,8 @@ func NewStore(d *db.DB, a *audit.Log) *Store { return &Store{db: d, audit: a} }
 
 func cleanName(s string) (string, error) {
 	s = strings.TrimSpace(s)
-	if s == "" || len(s) > 100 {
+	// Text only: no column may hold invalid UTF-8 or NUL on PostgreSQL.
+	if s == "" || utf8.RuneCountInString(s) > 100 || !utf8.ValidString(s) || strings.ContainsFunc(s, unicode.IsControl) {
 		return "", ErrInvalidName
 	}
 	return s, nil

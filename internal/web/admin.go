@@ -210,7 +210,10 @@ type auditData struct {
 
 func (s *Server) auditPage(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	q := r.URL.Query()
-	f := audit.Filter{Action: q.Get("action"), SubjectID: q.Get("subject"), Limit: 50}
+	// A filter is text: bytes no column holds (NUL, invalid UTF-8) would
+	// fail the query on PostgreSQL; they match nothing.
+	text := func(v string) string { return strings.ToValidUTF8(strings.ReplaceAll(v, "\x00", "\uFFFD"), "\uFFFD") }
+	f := audit.Filter{Action: text(q.Get("action")), SubjectID: text(q.Get("subject")), Limit: 50}
 	f.BeforeSeq, _ = strconv.ParseInt(q.Get("before"), 10, 64)
 	recs, err := s.Audit.List(r.Context(), rc.tenant.ID, f)
 	if err != nil {

@@ -331,7 +331,7 @@ func TestXSSCorpus(t *testing.T) {
 		for i, p := range payloads {
 			q := url.QueryEscape(p)
 			for _, path := range []string{"/invitations?status=" + q, "/requests?kind=" + q, "/contacts?after=" + q, "/outbox?before=" + q,
-				"/surveys/" + sv.ID + "?preview=" + q, "/audit?action=" + q} {
+				"/surveys/" + sv.ID + "?preview=" + q, "/audit?action=" + q, "/audit?subject=" + q, "/imports?after=" + q} {
 				assertSafePage(t, fmt.Sprintf("%s (payload %d)", strings.SplitN(path, "?", 2)[0], i), owner.get(path))
 			}
 			for _, path := range []string{"/s/" + pp.token + "?lang=" + q, "/me/" + pp.token + "?lang=" + q, "/u/" + pp.token + "?lang=" + q,
