@@ -3,7 +3,7 @@ GO ?= go
 export PATH := $(PATH):/usr/local/go/bin
 export CGO_ENABLED := 0
 
-.PHONY: build run test bench bench-import bench-send lint fuzz clean
+.PHONY: build run test bench bench-import bench-send bench-answer lint fuzz clean
 
 build:
 	$(GO) build -trimpath -o bin/avis ./cmd/avis
@@ -19,6 +19,7 @@ test:
 ## bench: the benchmarks named by the issues; figures go to docs/benchmarks.md
 bench: build
 	scripts/bench.sh
+	scripts/bench-answer.sh
 
 ## bench-import: import 1M contacts through the CLI on both databases
 bench-import:
@@ -27,6 +28,10 @@ bench-import:
 ## bench-send: 100,000 invitations rendered, signed and sent to a loopback SMTP server, on both databases
 bench-send:
 	scripts/bench-send.sh
+
+## bench-answer: 64 clients answer 50,000 invitations (N=) through the survey page, on both databases
+bench-answer:
+	scripts/bench-answer.sh
 
 ## lint: go vet and staticcheck
 lint:

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# make bench-answer: 64 clients on loopback answer N invitations (50,000 by
+# default) of a five-question survey through `avis serve`, as browsers
+# without JavaScript (GET the page, POST each page with its hidden fields,
+# follow the redirects to the thank-you page), on SQLite and on a throwaway
+# PostgreSQL. Writes the figures into the answer section of
+# docs/benchmarks.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PATH:/usr/local/go/bin"
+n=${N:-50000}
+clients=${CLIENTS:-64}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"; [ -n "${AVIS_PG_DIR:-}" ] && scripts/pg.sh stop "$AVIS_PG_DIR"; true' EXIT
+go build -o "$tmp/avis" ./cmd/avis
+go build -o "$tmp/benchanswer" ./scripts/benchanswer
+eval "$(scripts/pg.sh start)"
+psql "$AVIS_TEST_POSTGRES_URL" -qc 'CREATE DATABASE avis_bench_answer' >/dev/null
+pgurl=${AVIS_TEST_POSTGRES_URL/\/postgres?/\/avis_bench_answer?}
+
+declare -A r
+for db in sqlite postgres; do
+	url=""
+	[ $db = postgres ] && url=$pgurl
+	echo "$db, $n responses, $clients clients…" >&2
+	r[$db]=$("$tmp/benchanswer" -avis "$tmp/avis" -db "$url" -n "$n" -clients "$clients" 2>/dev/null | tail -1)
+	echo "${r[$db]}" >&2
+done
+# f DB FIELD [DIGITS]: a figure of a run, rounded.
+f() { python3 -c "import json,sys; v=json.loads(sys.argv[1])['$2']; print(v if isinstance(v, int) else round(v, ${3:-0}) if ${3:-0} else round(v))" "${r[$1]}"; }
+row() {
+	echo "| $2 | $(f "$1" responses_per_s) | $(f "$1" requests_per_s) | $(f "$1" request_p50_ms 1) / $(f "$1" request_p99_ms 1) ms | $(f "$1" response_p50_ms) / $(f "$1" response_p99_ms) ms | $(f "$1" acknowledged) / $(f "$1" stored) / $(f "$1" lost) | $(f "$1" failed) | $(f "$1" peak_rss_mb) MB | $(f "$1" avis_cpu_s) s / $(f "$1" client_cpu_s) s | ≥ 5,000/s, p99 < 100 ms |"
+}
+html=$(f sqlite page_html_bytes)
+css=$(f sqlite page_css_bytes)
+section=$(cat <<MD
+<!-- answer:start -->
+## Answering surveys (issue 5)
+
+\`make bench-answer\` on $(date -u +%Y-%m-%d), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')):
+$n invitations of a five-question survey on two pages (an NPS, a comment
+asked of detractors only, a choice, a CSAT, a comment) are answered by
+$clients clients at once, on loopback, through \`avis serve\`. Each client
+is a browser without JavaScript: it GETs \`/s/{token}\`, fills in the form
+(mostly promoters; a detractor's page comes back with the comment
+question), POSTs it with the form's hidden fields, follows the 303 to the
+next page, and so on until the thank-you page (about 5.5 requests a
+response). The clients run in the benchmark process on the same 2 cores
+(their CPU is in the table); on PostgreSQL the database server shares them
+too. "Acknowledged" counts the thank-you pages received, "stored" the
+complete responses in the database after the run: "lost" is the
+acknowledged responses not stored.
+
+The first survey page weighs $html bytes of HTML and $css bytes of style
+sheets (avis's and the tenant's brand colour): $((html + css)) bytes
+transferred, uncompressed, for a target of 30 KB.
+
+| Database | Responses/s | Requests/s | Request p50 / p99 | Response p50 / p99 | Acknowledged / stored / lost | Failed | Peak RSS | CPU avis / clients | Target |
+|---|---|---|---|---|---|---|---|---|---|
+$(row sqlite SQLite)
+$(row postgres PostgreSQL)
+<!-- answer:end -->
+MD
+)
+file=docs/benchmarks.md
+if grep -q '<!-- answer:start -->' "$file"; then
+	awk -v s="$section" '/<!-- answer:start -->/{print s; skip=1} /<!-- answer:end -->/{skip=0; next} !skip' "$file" >"$tmp/b.md" && cp "$tmp/b.md" "$file"
+else
+	printf '\n%s\n' "$section" >>"$file"
+fi
+echo "$section"

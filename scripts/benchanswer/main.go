@@ -1,0 +1,586 @@
+// Command benchanswer measures answering surveys end to end (make
+// bench-answer): it seeds a tenant with a five-question survey and n
+// invitations already sent, starts `avis serve` on loopback, and has
+// concurrent clients answer every invitation as a browser without
+// JavaScript would: GET the survey page, fill in the form, POST it with
+// the form's hidden fields, follow the redirect, and so on until the
+// thank-you page. It prints one JSON line: completed responses per second,
+// the latency of each HTTP request and of each whole response, the survey
+// page's size, the peak RSS and CPU of avis, and whether every response
+// acknowledged (a thank-you page received) is complete in the database.
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"html"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"avis/internal/account"
+	"avis/internal/audit"
+	"avis/internal/contact"
+	"avis/internal/db"
+	"avis/internal/demo"
+	"avis/internal/dispatch"
+	"avis/internal/jobs"
+	"avis/internal/journey"
+	"avis/internal/privacy"
+	"avis/internal/survey"
+	"avis/internal/vault"
+)
+
+// Result is what one run measured.
+type Result struct {
+	Database string `json:"database"`
+	// Invitations is the number of invitations answered; Clients the
+	// clients answering at once.
+	Invitations int `json:"invitations"`
+	Clients     int `json:"clients"`
+	// Acknowledged counts the thank-you pages received after a last page
+	// was sent; Stored the complete responses in the database after the
+	// run; Lost the acknowledged responses not stored (must be 0).
+	Acknowledged int `json:"acknowledged"`
+	Stored       int `json:"stored"`
+	Lost         int `json:"lost"`
+	// Failed counts the responses abandoned on an unexpected answer of
+	// the server (a status other than 200 or 303, or a network error).
+	Failed int `json:"failed"`
+	// Requests is the number of HTTP requests; Seconds the time from the
+	// first request to the last thank-you page.
+	Requests      int     `json:"requests"`
+	Seconds       float64 `json:"seconds"`
+	ResponsesPerS float64 `json:"responses_per_s"`
+	RequestsPerS  float64 `json:"requests_per_s"`
+	// Latencies in milliseconds, of each HTTP request and of each
+	// response (from the first GET to the thank-you page).
+	RequestP50Ms  float64 `json:"request_p50_ms"`
+	RequestP99Ms  float64 `json:"request_p99_ms"`
+	ResponseP50Ms float64 `json:"response_p50_ms"`
+	ResponseP99Ms float64 `json:"response_p99_ms"`
+	// PageHTMLBytes is the first survey page's HTML, PageCSSBytes its
+	// style sheets (bodies, uncompressed: avis does not compress).
+	PageHTMLBytes int `json:"page_html_bytes"`
+	PageCSSBytes  int `json:"page_css_bytes"`
+	// PeakRSSMB is the peak resident set of avis; AvisCPU and ClientCPU
+	// the CPU seconds avis and this process used during the run.
+	PeakRSSMB int     `json:"peak_rss_mb"`
+	AvisCPU   float64 `json:"avis_cpu_s"`
+	ClientCPU float64 `json:"client_cpu_s"`
+}
+
+func main() {
+	avisBin := flag.String("avis", "bin/avis", "the avis binary")
+	dbURL := flag.String("db", "", "PostgreSQL URL (empty: SQLite)")
+	n := flag.Int("n", 50000, "invitations to answer")
+	clients := flag.Int("clients", 64, "clients answering at once")
+	flag.Parse()
+	res, err := run(*avisBin, *dbURL, *n, *clients)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "benchanswer:", err)
+		os.Exit(1)
+	}
+	json.NewEncoder(os.Stdout).Encode(res)
+}
+
+// surveyJSON is the benchmark's survey, like the demo's with five
+// questions on two pages: a score, a comment asked of detractors only
+// (the page comes back with it, without JavaScript), a choice, a CSAT and
+// a free comment.
+const surveyJSON = `{"avis_survey": 1, "name": "Après la livraison", "default_language": "fr", "languages": ["fr", "en"],
+ "pages": [
+  {"questions": [
+   {"id": "nps", "type": "nps", "required": true,
+    "text": {"fr": "Recommanderiez-vous notre boutique à un proche ?", "en": "Would you recommend our shop to a friend?"},
+    "low_label": {"fr": "Pas du tout", "en": "Not at all"}, "high_label": {"fr": "Certainement", "en": "Certainly"}},
+   {"id": "why", "type": "longtext",
+    "text": {"fr": "Qu'est-ce qui n'a pas été ?", "en": "What went wrong?"},
+    "condition": {"question": "nps", "op": "le", "value": 6}}
+  ]},
+  {"questions": [
+   {"id": "channel", "type": "single", "text": {"fr": "Comment avez-vous commandé ?", "en": "How did you order?"},
+    "choices": [{"key": "web", "text": {"fr": "Sur le site", "en": "On the website"}},
+     {"key": "app", "text": {"fr": "Avec l'application", "en": "With the app"}},
+     {"key": "shop", "text": {"fr": "En magasin", "en": "In a shop"}}]},
+   {"id": "delivery", "type": "csat", "required": true,
+    "text": {"fr": "Êtes-vous satisfait de la livraison ?", "en": "Are you satisfied with the delivery?"}},
+   {"id": "comment", "type": "longtext", "text": {"fr": "Un commentaire ?", "en": "Any comment?"}}
+  ]}
+ ]}`
+
+func freePort() string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func run(avisBin, dbURL string, n, clients int) (Result, error) {
+	res := Result{Database: "sqlite", Invitations: n, Clients: clients}
+	if dbURL != "" {
+		res.Database = "postgres"
+	}
+	dir, err := os.MkdirTemp("", "benchanswer")
+	if err != nil {
+		return res, err
+	}
+	defer os.RemoveAll(dir)
+	addr := freePort()
+	envv := append(os.Environ(), "AVIS_DATA="+dir, "AVIS_DATABASE_URL="+dbURL, "AVIS_ADDR="+addr, "AVIS_LOG_LEVEL=warn",
+		"AVIS_BASE_URL=http://"+addr)
+	cmd := exec.Command(avisBin, "tenant", "create", "--slug", "bench", "--name", "Boutique Exemple")
+	cmd.Env, cmd.Stderr = envv, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return res, fmt.Errorf("tenant create: %w", err)
+	}
+	envv = append(envv, "AVIS_MASTER_KEY_FILE="+filepath.Join(dir, "master.key"))
+	t0 := time.Now()
+	tenantID, tokens, err := seed(dir, dbURL, n)
+	if err != nil {
+		return res, fmt.Errorf("seed: %w", err)
+	}
+	fmt.Fprintf(os.Stderr, "%s: %d invitations sent in %.0f s; answering with %d clients…\n", res.Database, n, time.Since(t0).Seconds(), clients)
+
+	serve := exec.Command(avisBin, "serve")
+	serve.Env, serve.Stderr = envv, os.Stderr
+	if err := serve.Start(); err != nil {
+		return res, err
+	}
+	stopped := false
+	stop := func() {
+		if !stopped {
+			stopped = true
+			serve.Process.Signal(os.Interrupt)
+			serve.Wait()
+		}
+	}
+	defer stop()
+	base := "http://" + addr
+	if err := waitReady(base); err != nil {
+		return res, err
+	}
+	client := &http.Client{
+		Transport: &http.Transport{MaxIdleConns: 2 * clients, MaxIdleConnsPerHost: 2 * clients, DisableCompression: true},
+		// Redirects are followed by hand: each request is measured.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	if res.PageHTMLBytes, res.PageCSSBytes, err = pageSize(client, base, tokens[0]); err != nil {
+		return res, err
+	}
+
+	avisCPU0, selfCPU0 := procCPU(serve.Process.Pid), procCPU(os.Getpid())
+	var next, acked, failed atomic.Int64
+	reqLat := make([][]float64, clients)
+	respLat := make([][]float64, clients)
+	var wg sync.WaitGroup
+	started := time.Now()
+	for c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b := &browser{client: client, base: base}
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(tokens) {
+					break
+				}
+				b.rng = rand.New(rand.NewPCG(uint64(i), 42))
+				t := time.Now()
+				err := b.answer(tokens[i])
+				if err != nil {
+					if failed.Add(1) <= 5 {
+						fmt.Fprintf(os.Stderr, "response %d: %v\n", i, err)
+					}
+					continue
+				}
+				acked.Add(1)
+				respLat[c] = append(respLat[c], ms(time.Since(t)))
+			}
+			reqLat[c] = b.latencies
+		}()
+	}
+	wg.Wait()
+	res.Seconds = time.Since(started).Seconds()
+	res.AvisCPU = procCPU(serve.Process.Pid) - avisCPU0
+	res.ClientCPU = procCPU(os.Getpid()) - selfCPU0
+	res.PeakRSSMB = peakRSS(serve.Process.Pid)
+	stop()
+
+	res.Acknowledged, res.Failed = int(acked.Load()), int(failed.Load())
+	allReq, allResp := slices.Concat(reqLat...), slices.Concat(respLat...)
+	res.Requests = len(allReq)
+	res.ResponsesPerS = float64(res.Acknowledged) / res.Seconds
+	res.RequestsPerS = float64(res.Requests) / res.Seconds
+	res.RequestP50Ms, res.RequestP99Ms = percentiles(allReq)
+	res.ResponseP50Ms, res.ResponseP99Ms = percentiles(allResp)
+
+	// Zero lost: every acknowledged response is complete in the database.
+	d, err := db.Open(context.Background(), dbURL, dir, db.Options{})
+	if err != nil {
+		return res, err
+	}
+	defer d.Close()
+	if err := d.R.QueryRow(`SELECT COUNT(*) FROM responses WHERE tenant_id = $1 AND status = 'complete'`, tenantID).Scan(&res.Stored); err != nil {
+		return res, err
+	}
+	res.Lost = max(0, res.Acknowledged-res.Stored)
+	return res, nil
+}
+
+// seed makes, in this process and with the stores avis uses, what a
+// tenant would have before its customers answer: a privacy profile with a
+// brand colour, a journey, the survey and its rule, n contacts with a
+// delivery event each and their invitations, marked sent as the sending
+// run would. It returns the tenant and the invitations' link tokens.
+func seed(dir, dbURL string, n int) (string, []string, error) {
+	ctx := context.Background()
+	d, err := db.Open(ctx, dbURL, dir, db.Options{})
+	if err != nil {
+		return "", nil, err
+	}
+	defer d.Close()
+	key, _, err := vault.LoadMasterKey(vault.KeyOptions{DataDir: dir, KeyFile: filepath.Join(dir, "master.key"), DataExists: true})
+	if err != nil {
+		return "", nil, err
+	}
+	v, err := vault.New(ctx, d, key)
+	if err != nil {
+		return "", nil, err
+	}
+	log := slog.New(slog.DiscardHandler)
+	actor := audit.System("bench")
+	au := audit.New(d)
+	accounts := account.NewStore(d, v, au, account.Options{})
+	contacts := contact.NewStore(d, v, au)
+	journeys := journey.NewStore(d, au)
+	surveys := survey.NewStore(d, au)
+	disp := dispatch.NewStore(d, v, au, contacts, accounts, log, dispatch.Options{BaseURL: "http://avis.example.net"})
+	if disp.Queue, err = jobs.New(d, log, nil, jobs.Options{}); err != nil {
+		return "", nil, err
+	}
+	tn, err := accounts.TenantBySlug(ctx, "bench")
+	if err != nil {
+		return "", nil, err
+	}
+	notices := privacy.NewNotices(d, au, privacy.Operator{Site: "avis.example.net"})
+	if _, err := notices.SaveProfile(ctx, actor, privacy.Profile{TenantID: tn.ID, LegalName: "Boutique Exemple SAS",
+		Address: "1 rue de la Paix\n75002 Paris", DPOEmail: "dpo@boutique.example", RetentionMonths: 24,
+		Authority: privacy.DefaultAuthority, BrandColor: "#1d5c4d"}); err != nil {
+		return "", nil, err
+	}
+	j, err := journeys.CreateJourney(ctx, actor, tn.ID, "Commande en ligne", []journey.StepInput{
+		{Key: "order", Name: "Commande"}, {Key: "delivery", Name: "Livraison"}})
+	if err != nil {
+		return "", nil, err
+	}
+	def, err := survey.Parse([]byte(surveyJSON))
+	if err != nil {
+		return "", nil, err
+	}
+	sv, err := surveys.Create(ctx, actor, tn.ID, def)
+	if err != nil {
+		return "", nil, err
+	}
+	if err := surveys.SetStatus(ctx, actor, tn.ID, sv.ID, survey.StatusActive); err != nil {
+		return "", nil, err
+	}
+	rule := dispatch.DefaultRule(j.Steps[1].ID, sv.ID)
+	all := [7]bool{true, true, true, true, true, true, true}
+	rule.EmailWindow = dispatch.Window{Days: all, From: 0, To: 1440}
+	rule.Reminders = 0
+	if _, err := disp.SaveRule(ctx, actor, tn.ID, rule); err != nil {
+		return "", nil, err
+	}
+	ids := make([]string, 0, n)
+	for start := 0; start < n; start += 2000 {
+		ins := make([]contact.Input, 0, 2000)
+		for i := start; i < min(start+2000, n); i++ {
+			ins = append(ins, contact.Input{ExternalID: fmt.Sprintf("C%07d", i), Email: fmt.Sprintf("client%07d@example.org", i),
+				FirstName: "Camille", LastName: fmt.Sprintf("Martin%d", i), Language: "fr", TimeZone: "Europe/Paris"})
+		}
+		got, err := contacts.CreateMany(ctx, actor, tn.ID, ins)
+		if err != nil {
+			return "", nil, err
+		}
+		ids = append(ids, got...)
+	}
+	if err := demo.Events(ctx, d, journeys, disp, tn.ID, "delivery", ids, time.Now().Add(-time.Minute)); err != nil {
+		return "", nil, err
+	}
+	// What the sending run records (the send benchmark measures it).
+	now := time.Now()
+	if _, err := d.W.ExecContext(ctx, `UPDATE invitations SET status = 'sent', sent_at = $2, expires_at = $3, updated_at = $2
+		WHERE tenant_id = $1 AND status = 'scheduled'`, tn.ID, db.Stamp(now), db.Stamp(now.Add(30*24*time.Hour))); err != nil {
+		return "", nil, err
+	}
+	rows, err := d.R.QueryContext(ctx, `SELECT id FROM invitations WHERE tenant_id = $1 AND status = 'sent' ORDER BY id`, tn.ID)
+	if err != nil {
+		return "", nil, err
+	}
+	var invs []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return "", nil, err
+		}
+		invs = append(invs, id)
+	}
+	rows.Close()
+	if len(invs) != n {
+		return "", nil, fmt.Errorf("%d invitations sent, want %d", len(invs), n)
+	}
+	// The link token, derived as dispatch does for the message (a MAC of
+	// the invitation id under the tenant's key).
+	tokens := make([]string, len(invs))
+	for i, id := range invs {
+		mac, err := v.BlindIndex(ctx, nil, tn.ID, dispatch.TokenField, id)
+		if err != nil {
+			return "", nil, err
+		}
+		tokens[i] = base64.RawURLEncoding.EncodeToString(mac[:16])
+	}
+	var one int
+	if err := d.R.QueryRow(`SELECT COUNT(*) FROM invitations WHERE token_hash = $1`, dispatch.TokenHash(tokens[0])).Scan(&one); err != nil || one != 1 {
+		return "", nil, fmt.Errorf("the link token does not find its invitation (%d, %v): has its derivation changed?", one, err)
+	}
+	return tn.ID, tokens, nil
+}
+
+// waitReady waits until avis answers /readyz.
+func waitReady(base string) error {
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		r, err := http.Get(base + "/readyz")
+		if err == nil {
+			r.Body.Close()
+			if r.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+	}
+	return errors.New("avis serve not ready after a minute")
+}
+
+// pageSize fetches the first page of a survey and the style sheets it
+// links, as a browser with an empty cache would, and returns their sizes.
+// It sends nothing, so the invitation stays unanswered.
+func pageSize(c *http.Client, base, token string) (htmlBytes, cssBytes int, err error) {
+	body, _, err := fetch(c, "GET", base+"/s/"+token, nil)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, m := range styleRE.FindAllStringSubmatch(body, -1) {
+		css, _, err := fetch(c, "GET", base+html.UnescapeString(m[1]), nil)
+		if err != nil {
+			return 0, 0, err
+		}
+		cssBytes += len(css)
+	}
+	return len(body), cssBytes, nil
+}
+
+// fetch makes one request and returns the body and the redirect target;
+// a status other than 200 or 303 is an error.
+func fetch(c *http.Client, method, u string, form url.Values) (body, location string, err error) {
+	var req *http.Request
+	if form != nil {
+		req, err = http.NewRequest(method, u, strings.NewReader(form.Encode()))
+		if err == nil {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			// What a browser sends under the page's no-referrer policy.
+			req.Header.Set("Origin", "null")
+		}
+	} else {
+		req, err = http.NewRequest(method, u, nil)
+	}
+	if err != nil {
+		return "", "", err
+	}
+	req.Header.Set("Accept-Language", "fr-FR,fr;q=0.9,en;q=0.8")
+	r, err := c.Do(req)
+	if err != nil {
+		return "", "", err
+	}
+	b, err := io.ReadAll(r.Body)
+	r.Body.Close()
+	if err != nil {
+		return "", "", err
+	}
+	switch r.StatusCode {
+	case http.StatusOK:
+		return string(b), "", nil
+	case http.StatusSeeOther:
+		return "", r.Header.Get("Location"), nil
+	}
+	return "", "", fmt.Errorf("%s %s: status %d", method, u[strings.Index(u, "/s/"):], r.StatusCode)
+}
+
+// browser answers surveys as a person with a browser without JavaScript.
+type browser struct {
+	client    *http.Client
+	base      string
+	rng       *rand.Rand
+	latencies []float64
+}
+
+// do is fetch, measured.
+func (b *browser) do(method, u string, form url.Values) (string, string, error) {
+	t := time.Now()
+	body, loc, err := fetch(b.client, method, u, form)
+	b.latencies = append(b.latencies, ms(time.Since(t)))
+	return body, loc, err
+}
+
+// The parts of the survey page the browser reads.
+var (
+	hiddenRE   = regexp.MustCompile(`<input type="hidden" name="([^"]*)" value="([^"]*)">`)
+	radioRE    = regexp.MustCompile(`<input type="radio" id="[^"]*" name="([^"]*)" value="([^"]*)"`)
+	textareaRE = regexp.MustCompile(`<textarea id="[^"]*" name="([^"]*)"`)
+	styleRE    = regexp.MustCompile(`<link rel="stylesheet" href="([^"]*)">`)
+)
+
+const formTag = `<form method="post"`
+
+// comments are what people write.
+var comments = []string{
+	"Livraison rapide, colis bien emballé. Merci !",
+	"Le livreur est passé en avance et n'a pas attendu, j'ai dû aller chercher le colis au point relais.",
+	"Très bien, comme d'habitude.",
+	"Produit conforme à la description, mais le suivi de commande n'était pas à jour pendant deux jours.",
+}
+
+// answer answers one invitation, page after page, until the thank-you
+// page; it returns an error when the server answered anything else.
+func (b *browser) answer(token string) error {
+	u := b.base + "/s/" + token
+	body, _, err := b.do("GET", u, nil)
+	if err != nil {
+		return err
+	}
+	chosen := map[string]string{}
+	for sent := 0; ; sent++ {
+		if !strings.Contains(body, formTag) {
+			if sent > 0 && strings.Contains(body, `href="/me/`+token+`"`) {
+				return nil // the thank-you page
+			}
+			return errors.New("neither a survey page nor the thank-you page")
+		}
+		if sent > 10 {
+			return errors.New("still no thank-you page after 10 pages sent")
+		}
+		form := url.Values{"action": {"next"}}
+		for _, m := range hiddenRE.FindAllStringSubmatch(body, -1) {
+			form.Set(m[1], html.UnescapeString(m[2]))
+		}
+		options := map[string][]string{}
+		var names []string
+		for _, m := range radioRE.FindAllStringSubmatch(body, -1) {
+			if _, ok := options[m[1]]; !ok {
+				names = append(names, m[1])
+			}
+			options[m[1]] = append(options[m[1]], html.UnescapeString(m[2]))
+		}
+		for _, name := range names {
+			if _, ok := chosen[name]; !ok {
+				chosen[name] = b.pick(options[name])
+			}
+			form.Set(name, chosen[name])
+		}
+		for _, m := range textareaRE.FindAllStringSubmatch(body, -1) {
+			if _, ok := chosen[m[1]]; !ok {
+				chosen[m[1]] = ""
+				if b.rng.IntN(2) == 0 {
+					chosen[m[1]] = comments[b.rng.IntN(len(comments))]
+				}
+			}
+			form.Set(m[1], chosen[m[1]])
+		}
+		if strings.Contains(body, `name="consent"`) && b.rng.IntN(3) == 0 {
+			form.Set("consent", "1")
+		}
+		_, loc, err := b.do("POST", u, form)
+		if err != nil {
+			return err
+		}
+		if loc == "" {
+			return errors.New("a page sent was not accepted")
+		}
+		if body, _, err = b.do("GET", b.base+loc, nil); err != nil {
+			return err
+		}
+	}
+}
+
+// pick chooses one of a question's options: scores of 0 to 10 are drawn
+// as people give them (most promoters, some detractors), others evenly.
+func (b *browser) pick(opts []string) string {
+	if len(opts) == 11 {
+		switch x := b.rng.IntN(100); {
+		case x < 55:
+			return opts[9+b.rng.IntN(2)]
+		case x < 80:
+			return opts[7+b.rng.IntN(2)]
+		default:
+			return opts[b.rng.IntN(7)]
+		}
+	}
+	return opts[b.rng.IntN(len(opts))]
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// percentiles returns the 50th and 99th percentiles of xs.
+func percentiles(xs []float64) (p50, p99 float64) {
+	if len(xs) == 0 {
+		return 0, 0
+	}
+	slices.Sort(xs)
+	return xs[len(xs)/2], xs[min(len(xs)-1, len(xs)*99/100)]
+}
+
+// peakRSS reads a process's peak resident set (VmHWM) in MB.
+func peakRSS(pid int) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			kb, _ := strconv.Atoi(strings.Fields(line)[1])
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+// procCPU reads the CPU seconds (user and system) a process used so far.
+func procCPU(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (ut + st) / 100 // clock ticks (USER_HZ = 100 on Linux)
+}
