@@ -15,8 +15,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/jackc/pgx/v5/stdlib" // also registers the "pgx" database/sql driver
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -159,13 +160,19 @@ func checkWritable(dir string) error {
 }
 
 func openPostgres(ctx context.Context, rawURL string, opt Options) (*DB, error) {
-	if _, err := pgconn.ParseConfig(rawURL); err != nil {
+	cfg, err := pgx.ParseConfig(rawURL)
+	if err != nil {
 		return nil, fmt.Errorf("database URL %s is not valid: %w", Redact(rawURL), err)
 	}
-	p, err := sql.Open("pgx", rawURL)
-	if err != nil {
-		return nil, fmt.Errorf("open PostgreSQL %s: %w", Redact(rawURL), err)
+	// avis looks rows up by batches of ids (IN lists of a few hundred).
+	// With PostgreSQL's default random_page_cost of 4 (spinning disks), the
+	// planner scans whole tables of 30,000 rows instead of probing their
+	// primary key 256 times: ten times slower. 1.1 is the usual setting for
+	// SSDs and cached data; a random_page_cost in the URL wins.
+	if _, set := cfg.RuntimeParams["random_page_cost"]; !set {
+		cfg.RuntimeParams["random_page_cost"] = "1.1"
 	}
+	p := stdlib.OpenDB(*cfg)
 	p.SetMaxOpenConns(opt.MaxConns)
 	p.SetMaxIdleConns(opt.MaxConns)
 	p.SetConnMaxIdleTime(5 * time.Minute)

@@ -142,3 +142,30 @@ func TestNewID(t *testing.T) {
 		}
 	}
 }
+
+// TestPostgresPlannerCost: avis's PostgreSQL connections plan for SSDs
+// (random_page_cost 1.1) so that batches of ids are looked up by key, and
+// a random_page_cost given in the URL wins.
+func TestPostgresPlannerCost(t *testing.T) {
+	if dbtest.Kind() != db.Postgres {
+		t.Skip("a PostgreSQL connection setting: the PostgreSQL run of the suite checks it")
+	}
+	u := dbtest.PostgresURL(t)
+	for _, tt := range []struct{ url, want string }{{u, "1.1"}, {u + "&random_page_cost=2", "2"}} {
+		if !strings.Contains(tt.url, "?") {
+			tt.url = strings.Replace(tt.url, "&", "?", 1)
+		}
+		d, err := db.Open(context.Background(), tt.url, "", db.Options{MaxConns: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got string
+		if err := d.R.QueryRow("SHOW random_page_cost").Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		d.Close()
+		if got != tt.want {
+			t.Errorf("%s: random_page_cost = %s, want %s", db.Redact(tt.url), got, tt.want)
+		}
+	}
+}
