@@ -64,10 +64,14 @@ type Version struct {
 type Store struct {
 	db    *db.DB
 	audit *audit.Log
+	// defs caches parsed versions for Definition; rq keeps the queries of
+	// the survey page prepared.
+	defs defCache
+	rq   *db.Stmts
 }
 
 // NewStore returns a Store.
-func NewStore(d *db.DB, a *audit.Log) *Store { return &Store{db: d, audit: a} }
+func NewStore(d *db.DB, a *audit.Log) *Store { return &Store{db: d, audit: a, rq: db.NewStmts(d.R)} }
 
 func actorRef(a audit.Actor) string { return a.Kind + ":" + a.ID }
 
@@ -363,6 +367,7 @@ func (s *Store) Delete(ctx context.Context, actor audit.Actor, tenantID, id stri
 		return s.audit.Record(ctx, tx, audit.Entry{TenantID: tenantID, Actor: actor, Action: "survey.delete",
 			ObjectKind: "survey", ObjectID: id, Detail: map[string]string{"versions": strconv.FormatInt(versions, 10)}})
 	})
+	s.defs.forget(tenantID, id)
 	if err != nil {
 		return fmt.Errorf("delete survey: %w", err)
 	}

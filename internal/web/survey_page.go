@@ -170,25 +170,21 @@ func (s *Server) surveyPost(w http.ResponseWriter, r *http.Request) {
 }
 
 // definition returns the survey version a response answers (the current
-// one before it starts); ok is false when a page was written.
+// one before it starts); ok is false when a page was written. The
+// definition is shared (survey.Store.Definition): read it only.
 func (s *Server) definition(w http.ResponseWriter, r *http.Request, a *answering, version int) (*survey.Definition, int, bool) {
 	ctx := r.Context()
 	if a.resp != nil {
 		version = a.resp.SurveyVersion
 	}
+	var err error
 	if version == 0 {
-		sv, err := s.Surveys.Get(ctx, a.tenantID, a.surveyID)
-		if errors.Is(err, db.ErrNotFound) {
-			s.linkState(w, r, http.StatusGone, stateClosed, a.pick, a.brand)
-			return nil, 0, false
-		}
-		if err != nil {
-			s.fail(w, r, err)
-			return nil, 0, false
-		}
-		return sv.Definition, sv.CurrentVersion, true
+		version, err = s.Surveys.CurrentVersion(ctx, a.tenantID, a.surveyID)
 	}
-	v, err := s.Surveys.Version(ctx, a.tenantID, a.surveyID, version)
+	var def *survey.Definition
+	if err == nil {
+		def, err = s.Surveys.Definition(ctx, a.tenantID, a.surveyID, version)
+	}
 	if errors.Is(err, db.ErrNotFound) {
 		s.linkState(w, r, http.StatusGone, stateClosed, a.pick, a.brand)
 		return nil, 0, false
@@ -197,7 +193,7 @@ func (s *Server) definition(w http.ResponseWriter, r *http.Request, a *answering
 		s.fail(w, r, err)
 		return nil, 0, false
 	}
-	return v.Definition, version, true
+	return def, version, true
 }
 
 // pageLang is the language of the page: an explicit ?lang=, else the
