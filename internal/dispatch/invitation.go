@@ -179,7 +179,7 @@ func (s *Store) ByToken(ctx context.Context, token string) (tenantID string, inv
 	if len(token) != 22 {
 		return "", Invitation{}, db.ErrNotFound
 	}
-	row := s.db.R.QueryRowContext(ctx, `/* dispatch.Store.ByToken */ SELECT tenant_id, `+invitationCols+` FROM invitations WHERE token_hash = $1`, TokenHash(token))
+	row := s.rq.QueryRowContext(ctx, `/* dispatch.Store.ByToken */ SELECT tenant_id, `+invitationCols+` FROM invitations WHERE token_hash = $1`, TokenHash(token))
 	var tid string
 	inv, err = scanInvitation(scanPrefix{row, &tid})
 	if err != nil {

@@ -45,8 +45,7 @@ func (s *Store) complete(ctx context.Context, tx *sql.Tx, r *Response, def *surv
 	// storage too.
 	for id := range before {
 		if _, ok := merged[id]; !ok {
-			if _, err := tx.ExecContext(ctx, `/* response.Store.complete */ DELETE FROM response_answers
-				WHERE tenant_id = $1 AND response_id = $2 AND question_id = $3`, r.TenantID, r.ID, id); err != nil {
+			if _, err := s.in(tx).ExecContext(ctx, qDeleteAnswer, r.TenantID, r.ID, id); err != nil {
 				return db.Translate(err)
 			}
 		}
@@ -56,15 +55,12 @@ func (s *Store) complete(ctx context.Context, tx *sql.Tx, r *Response, def *surv
 		if sc.Category == "" {
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, `/* response.Store.complete */ UPDATE response_answers SET category = $4
-			WHERE tenant_id = $1 AND response_id = $2 AND question_id = $3`, r.TenantID, r.ID, sc.QuestionID, string(sc.Category)); err != nil {
+		if _, err := s.in(tx).ExecContext(ctx, qCategory, r.TenantID, r.ID, sc.QuestionID, string(sc.Category)); err != nil {
 			return db.Translate(err)
 		}
 	}
 	stamp := db.Stamp(now)
-	if _, err := tx.ExecContext(ctx, `/* response.Store.complete */ UPDATE responses SET status = 'complete', page = $3,
-		completed_at = $4, updated_at = $4 WHERE tenant_id = $1 AND id = $2 AND status = 'partial'`,
-		r.TenantID, r.ID, len(def.Pages), stamp); err != nil {
+	if _, err := s.in(tx).ExecContext(ctx, qComplete, r.TenantID, r.ID, len(def.Pages), stamp); err != nil {
 		return db.Translate(err)
 	}
 	if r.InvitationID != "" {

@@ -28,11 +28,11 @@ func scanResponse(sc interface{ Scan(...any) error }) (Response, error) {
 	return r, nil
 }
 
-// answers reads a response's answers through q, opens its free texts, and
-// fills r.Answers, r.Scores and r.TextErased. It returns the answers.
-func (s *Store) answers(ctx context.Context, q db.Querier, r *Response) (survey.Answers, error) {
-	rows, err := q.QueryContext(ctx, `/* response.Store.answers */ SELECT question_id, kind, number, choices, text_sealed, category
-		FROM response_answers WHERE tenant_id = $1 AND response_id = $2 ORDER BY question_id`, r.TenantID, r.ID)
+// answers reads a response's answers through q (a transaction's when inTx),
+// opens its free texts, and fills r.Answers, r.Scores and r.TextErased. It
+// returns the answers.
+func (s *Store) answers(ctx context.Context, q db.Querier, inTx bool, r *Response) (survey.Answers, error) {
+	rows, err := q.QueryContext(ctx, qAnswers, r.TenantID, r.ID)
 	if err != nil {
 		return nil, fmt.Errorf("answers: %w", err)
 	}
@@ -76,7 +76,7 @@ func (s *Store) answers(ctx context.Context, q db.Querier, r *Response) (survey.
 	r.TextErased = false
 	if len(texts) > 0 {
 		key, err := s.vault.Lookup(ctx, r.TenantID, subject(r.ContactID, r.ID))
-		if q != s.db.R && errors.Is(err, db.ErrNotFound) {
+		if inTx && errors.Is(err, db.ErrNotFound) {
 			// A key made earlier in this transaction is not visible to
 			// Lookup (read pool): ask through the transaction.
 			key, err = s.vault.Subject(ctx, q, r.TenantID, subject(r.ContactID, r.ID))
@@ -108,7 +108,7 @@ func (s *Store) Get(ctx context.Context, tenantID, id string) (Response, error) 
 	if err != nil {
 		return Response{}, fmt.Errorf("response: %w", err)
 	}
-	if _, err := s.answers(ctx, s.db.R, &r); err != nil {
+	if _, err := s.answers(ctx, s.db.R, false, &r); err != nil {
 		return Response{}, fmt.Errorf("response %s: %w", id, err)
 	}
 	return r, nil
@@ -117,12 +117,11 @@ func (s *Store) Get(ctx context.Context, tenantID, id string) (Response, error) 
 // ByInvitation returns the response to an invitation with its answers, or
 // db.ErrNotFound when the person has not answered yet.
 func (s *Store) ByInvitation(ctx context.Context, tenantID, invitationID string) (Response, error) {
-	r, err := scanResponse(s.db.R.QueryRowContext(ctx, `/* response.Store.ByInvitation */ SELECT `+responseCols+` FROM responses
-		WHERE tenant_id = $1 AND invitation_id = $2`, tenantID, invitationID))
+	r, err := scanResponse(s.rq.QueryRowContext(ctx, qByInvitation, tenantID, invitationID))
 	if err != nil {
 		return Response{}, fmt.Errorf("response of invitation: %w", err)
 	}
-	if _, err := s.answers(ctx, s.db.R, &r); err != nil {
+	if _, err := s.answers(ctx, s.rq, false, &r); err != nil {
 		return Response{}, fmt.Errorf("response %s: %w", r.ID, err)
 	}
 	return r, nil
@@ -142,7 +141,7 @@ func (s *Store) ByResume(ctx context.Context, tenantID, surveyID, token string) 
 	if err != nil {
 		return Response{}, fmt.Errorf("response by resume token: %w", err)
 	}
-	if _, err := s.answers(ctx, s.db.R, &r); err != nil {
+	if _, err := s.answers(ctx, s.db.R, false, &r); err != nil {
 		return Response{}, fmt.Errorf("response %s: %w", r.ID, err)
 	}
 	return r, nil
@@ -173,7 +172,7 @@ func (s *Store) ForContact(ctx context.Context, tenantID, contactID string) ([]R
 		return nil, fmt.Errorf("responses of contact: %w", err)
 	}
 	for i := range out {
-		if _, err := s.answers(ctx, s.db.R, &out[i]); err != nil {
+		if _, err := s.answers(ctx, s.db.R, false, &out[i]); err != nil {
 			return nil, fmt.Errorf("responses of contact: %w", err)
 		}
 	}

@@ -88,6 +88,9 @@ type Store struct {
 	now      func() time.Time
 	// group commits concurrent submissions together.
 	group *db.GroupCommit
+	// rq and wq keep the answer path's queries prepared (read pool and
+	// writer).
+	rq, wq *db.Stmts
 }
 
 // Options tune a Store.
@@ -99,7 +102,7 @@ type Options struct {
 // NewStore returns a Store. Consents given with a response are written to
 // the ledger c.
 func NewStore(d *db.DB, v *vault.Vault, a *audit.Log, c *privacy.Consents, log *slog.Logger, o Options) *Store {
-	s := &Store{db: d, vault: v, audit: a, consents: c, log: log, now: o.Now}
+	s := &Store{db: d, vault: v, audit: a, consents: c, log: log, now: o.Now, rq: db.NewStmts(d.R), wq: db.NewStmts(d.W)}
 	// A page with problems returns errNothing having written nothing: it
 	// is that submission's outcome and the others' commit goes on.
 	s.group = db.NewGroupCommit(d, func(err error) bool { return errors.Is(err, errNothing) })

@@ -116,6 +116,7 @@ func (s *Store) Submit(ctx context.Context, sub Submission) (Outcome, error) {
 	// this caller's request must not cancel it halfway (and fail the
 	// others' work with it).
 	ctx = context.WithoutCancel(ctx)
+	s.prepare(ctx)
 	var out Outcome
 	err := s.group.Do(func(tx *sql.Tx) (err error) {
 		defer func() {
@@ -156,7 +157,7 @@ func (s *Store) submitTx(ctx context.Context, tx *sql.Tx, sub Submission, out *O
 	}
 	stored := survey.Answers{}
 	if !fresh {
-		if stored, err = s.answers(ctx, tx, &r); err != nil {
+		if stored, err = s.answers(ctx, s.in(tx), true, &r); err != nil {
 			return err
 		}
 	}
@@ -223,8 +224,7 @@ func (s *Store) claim(ctx context.Context, tx *sql.Tx, sub Submission) (r Respon
 	st := sub.Start
 	id := sub.ResponseID
 	if id == "" && st.InvitationID != "" {
-		err := tx.QueryRowContext(ctx, `/* response.Store.claim */ SELECT id FROM responses WHERE tenant_id = $1 AND invitation_id = $2`,
-			st.TenantID, st.InvitationID).Scan(&id)
+		err := s.in(tx).QueryRowContext(ctx, qClaimInvitation, st.TenantID, st.InvitationID).Scan(&id)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return Response{}, false, db.Translate(err)
 		}
@@ -242,14 +242,14 @@ func (s *Store) claim(ctx context.Context, tx *sql.Tx, sub Submission) (r Respon
 			InvitationID: st.InvitationID, ContactID: st.ContactID, StepID: st.StepID, Source: source, Language: st.Language,
 			NoticeID: st.NoticeID, NoticeHash: st.NoticeHash, Status: StatusPartial, StartedAt: now, UpdatedAt: now}, true, nil
 	}
-	res, err := tx.ExecContext(ctx, `/* response.Store.claim */ UPDATE responses SET updated_at = updated_at WHERE tenant_id = $1 AND id = $2`, st.TenantID, id)
+	res, err := s.in(tx).ExecContext(ctx, qClaimLock, st.TenantID, id)
 	if err != nil {
 		return Response{}, false, db.Translate(err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return Response{}, false, db.ErrNotFound
 	}
-	r, err = scanResponse(tx.QueryRowContext(ctx, `/* response.Store.claim */ SELECT `+responseCols+` FROM responses WHERE tenant_id = $1 AND id = $2`, st.TenantID, id))
+	r, err = scanResponse(s.in(tx).QueryRowContext(ctx, qClaimRead, st.TenantID, id))
 	return r, false, err
 }
 
@@ -262,10 +262,7 @@ func (s *Store) create(ctx context.Context, tx *sql.Tx, r *Response, st Start) e
 	} else {
 		resume = ResumeHash(st.ResumeToken)
 	}
-	res, err := tx.ExecContext(ctx, `/* response.Store.create */ INSERT INTO responses (tenant_id, id, survey_id, survey_version,
-		invitation_id, contact_id, step_id, source, language, notice_id, notice_hash, status, page, resume_hash, started_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'partial', 0, $12, $13, $13)
-		ON CONFLICT (tenant_id, invitation_id) DO NOTHING`,
+	res, err := s.in(tx).ExecContext(ctx, qCreate,
 		r.TenantID, r.ID, r.SurveyID, r.SurveyVersion, inv, r.ContactID, r.StepID, r.Source, r.Language,
 		r.NoticeID, r.NoticeHash, resume, db.Stamp(r.StartedAt))
 	if err != nil {
@@ -317,8 +314,7 @@ func (s *Store) writePage(ctx context.Context, tx *sql.Tx, r *Response, def *sur
 	for _, qid := range onPage {
 		a, ok := merged[qid]
 		if !ok {
-			if _, err := tx.ExecContext(ctx, `/* response.Store.writePage */ DELETE FROM response_answers
-				WHERE tenant_id = $1 AND response_id = $2 AND question_id = $3`, r.TenantID, r.ID, qid); err != nil {
+			if _, err := s.in(tx).ExecContext(ctx, qDeleteAnswer, r.TenantID, r.ID, qid); err != nil {
 				return db.Translate(err)
 			}
 			continue
@@ -350,11 +346,7 @@ func (s *Store) writePage(ctx context.Context, tx *sql.Tx, r *Response, def *sur
 		default:
 			choices = strings.Join(a.Choices, ",")
 		}
-		_, err := tx.ExecContext(ctx, `/* response.Store.writePage */ INSERT INTO response_answers
-			(tenant_id, response_id, question_id, kind, number, choices, text_sealed, category, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, '', $8)
-			ON CONFLICT (tenant_id, response_id, question_id) DO UPDATE SET kind = excluded.kind, number = excluded.number,
-			choices = excluded.choices, text_sealed = excluded.text_sealed, category = '', updated_at = excluded.updated_at`,
+		_, err := s.in(tx).ExecContext(ctx, qWriteAnswer,
 			r.TenantID, r.ID, qid, string(q.Type), number, choices, sealed, now.UnixMicro())
 		if err != nil {
 			return db.Translate(err)
@@ -365,8 +357,7 @@ func (s *Store) writePage(ctx context.Context, tx *sql.Tx, r *Response, def *sur
 
 // moveTo records the page to show next.
 func (s *Store) moveTo(ctx context.Context, tx *sql.Tx, r *Response, merged survey.Answers, now time.Time, out *Outcome) error {
-	if _, err := tx.ExecContext(ctx, `/* response.Store.moveTo */ UPDATE responses SET page = $3, updated_at = $4
-		WHERE tenant_id = $1 AND id = $2`, r.TenantID, r.ID, r.Page, now.UnixMicro()); err != nil {
+	if _, err := s.in(tx).ExecContext(ctx, qMoveTo, r.TenantID, r.ID, r.Page, now.UnixMicro()); err != nil {
 		return db.Translate(err)
 	}
 	r.Answers = merged

@@ -1,0 +1,55 @@
+package response
+
+import (
+	"context"
+	"database/sql"
+
+	"avis/internal/db"
+)
+
+// The queries of the answer path, prepared once (SQLite parses an
+// unprepared statement again on every call, which costs more than running
+// it).
+const (
+	qClaimInvitation = `/* response.Store.claim */ SELECT id FROM responses WHERE tenant_id = $1 AND invitation_id = $2`
+	qClaimLock       = `/* response.Store.claim */ UPDATE responses SET updated_at = updated_at WHERE tenant_id = $1 AND id = $2`
+	qClaimRead       = `/* response.Store.claim */ SELECT ` + responseCols + ` FROM responses WHERE tenant_id = $1 AND id = $2`
+	qCreate          = `/* response.Store.create */ INSERT INTO responses (tenant_id, id, survey_id, survey_version,
+		invitation_id, contact_id, step_id, source, language, notice_id, notice_hash, status, page, resume_hash, started_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'partial', 0, $12, $13, $13)
+		ON CONFLICT (tenant_id, invitation_id) DO NOTHING`
+	qDeleteAnswer = `/* response.Store.writePage */ DELETE FROM response_answers
+		WHERE tenant_id = $1 AND response_id = $2 AND question_id = $3`
+	qWriteAnswer = `/* response.Store.writePage */ INSERT INTO response_answers
+		(tenant_id, response_id, question_id, kind, number, choices, text_sealed, category, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, '', $8)
+		ON CONFLICT (tenant_id, response_id, question_id) DO UPDATE SET kind = excluded.kind, number = excluded.number,
+		choices = excluded.choices, text_sealed = excluded.text_sealed, category = '', updated_at = excluded.updated_at`
+	qMoveTo = `/* response.Store.moveTo */ UPDATE responses SET page = $3, updated_at = $4
+		WHERE tenant_id = $1 AND id = $2`
+	qCategory = `/* response.Store.complete */ UPDATE response_answers SET category = $4
+		WHERE tenant_id = $1 AND response_id = $2 AND question_id = $3`
+	qComplete = `/* response.Store.complete */ UPDATE responses SET status = 'complete', page = $3,
+		completed_at = $4, updated_at = $4 WHERE tenant_id = $1 AND id = $2 AND status = 'partial'`
+	qAnswers = `/* response.Store.answers */ SELECT question_id, kind, number, choices, text_sealed, category
+		FROM response_answers WHERE tenant_id = $1 AND response_id = $2 ORDER BY question_id`
+	qByInvitation = `/* response.Store.ByInvitation */ SELECT ` + responseCols + ` FROM responses
+		WHERE tenant_id = $1 AND invitation_id = $2`
+)
+
+// txQueries are the queries Submit runs in its transaction.
+var txQueries = []string{qClaimInvitation, qClaimLock, qClaimRead, qCreate, qDeleteAnswer, qWriteAnswer, qMoveTo,
+	qCategory, qComplete, qAnswers}
+
+// prepare prepares the queries of Submit's transaction on the writer,
+// which must happen outside any transaction (on SQLite the transaction
+// holds the only writer connection). A query that cannot be prepared runs
+// unprepared.
+func (s *Store) prepare(ctx context.Context) {
+	for _, q := range txQueries {
+		s.wq.Stmt(ctx, q)
+	}
+}
+
+// in runs the prepared queries in tx.
+func (s *Store) in(tx *sql.Tx) db.Querier { return s.wq.In(tx) }
