@@ -15,14 +15,7 @@ func data(t *textproto.Conn, raw []byte, commit func() error) (handedOver bool, 
 	if !crlfOnly(raw) {
 		return dotWriterData(t, raw, commit)
 	}
-	id, err := t.Cmd("DATA")
-	if err != nil {
-		return false, err
-	}
-	t.StartResponse(id)
-	_, _, err = t.ReadResponse(354)
-	t.EndResponse(id)
-	if err != nil {
+	if err := startData(t); err != nil {
 		return false, err
 	}
 	w := t.W
@@ -69,14 +62,7 @@ func crlfOnly(b []byte) bool {
 // dotWriterData is data through textproto's DotWriter, which also mends
 // bare line ends.
 func dotWriterData(t *textproto.Conn, raw []byte, commit func() error) (bool, error) {
-	id, err := t.Cmd("DATA")
-	if err != nil {
-		return false, err
-	}
-	t.StartResponse(id)
-	_, _, err = t.ReadResponse(354)
-	t.EndResponse(id)
-	if err != nil {
+	if err := startData(t); err != nil {
 		return false, err
 	}
 	w := t.DotWriter()
@@ -91,6 +77,18 @@ func dotWriterData(t *textproto.Conn, raw []byte, commit func() error) (bool, er
 	if err := w.Close(); err != nil {
 		return true, err
 	}
-	_, _, err = t.ReadResponse(250)
+	_, _, err := t.ReadResponse(250)
 	return true, err
+}
+
+// startData sends DATA and reads the relay's 354 go-ahead.
+func startData(t *textproto.Conn) error {
+	id, err := t.Cmd("DATA")
+	if err != nil {
+		return err
+	}
+	t.StartResponse(id)
+	defer t.EndResponse(id)
+	_, _, err = t.ReadResponse(354)
+	return err
 }

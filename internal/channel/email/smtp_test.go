@@ -205,29 +205,7 @@ func TestSendReplies(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			fail := true
-			var mu sync.Mutex
-			be := &testBackend{}
-			be.rcpt = func(string) error {
-				mu.Lock()
-				defer mu.Unlock()
-				if fail && tt.rcpt != nil {
-					return tt.rcpt
-				}
-				return nil
-			}
-			be.data = func(_ *smtp.Conn, r io.Reader) error {
-				b, _ := io.ReadAll(r)
-				mu.Lock()
-				defer mu.Unlock()
-				if fail && tt.data != nil {
-					return tt.data
-				}
-				be.mu.Lock()
-				be.msgs = append(be.msgs, received{from: testEnv.From, to: testEnv.To, data: b})
-				be.mu.Unlock()
-				return nil
-			}
+			be, stopRefusing := refusingBackend(tt.rcpt, tt.data)
 			ts := startServer(t, be, TLSNone)
 			s := ts.newSender(t, ts.relayURL(TLSNone, "", "pool=1"), Options{})
 			se := sendError(t, s.Send(context.Background(), testEnv, raw))
@@ -244,9 +222,7 @@ func TestSendReplies(t *testing.T) {
 				return
 			}
 			// The same connection carries the next message (after RSET).
-			mu.Lock()
-			fail = false
-			mu.Unlock()
+			stopRefusing()
 			if err := s.Send(context.Background(), testEnv, raw); err != nil {
 				t.Fatal(err)
 			}
@@ -613,5 +589,38 @@ func TestSendOverSize(t *testing.T) {
 	}
 	if sessions, _, msgs := be.counts(); sessions != 1 || msgs != 1 {
 		t.Fatalf("%d connections, %d messages", sessions, msgs)
+	}
+}
+
+// refusingBackend answers RCPT TO with rcpt and the message with data (each
+// when not nil) until stop is called, then takes messages.
+func refusingBackend(rcpt, data error) (be *testBackend, stop func()) {
+	var mu sync.Mutex
+	fail := true
+	be = &testBackend{}
+	be.rcpt = func(string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if fail && rcpt != nil {
+			return rcpt
+		}
+		return nil
+	}
+	be.data = func(_ *smtp.Conn, r io.Reader) error {
+		b, _ := io.ReadAll(r)
+		mu.Lock()
+		defer mu.Unlock()
+		if fail && data != nil {
+			return data
+		}
+		be.mu.Lock()
+		be.msgs = append(be.msgs, received{from: testEnv.From, to: testEnv.To, data: b})
+		be.mu.Unlock()
+		return nil
+	}
+	return be, func() {
+		mu.Lock()
+		fail = false
+		mu.Unlock()
 	}
 }

@@ -2,8 +2,6 @@ package email
 
 import (
 	"context"
-	"io"
-	"sync"
 	"testing"
 	"time"
 
@@ -30,29 +28,7 @@ func TestRelayAsksToSlowDown(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			var mu sync.Mutex
-			fail := true
-			be := &testBackend{}
-			be.rcpt = func(string) error {
-				mu.Lock()
-				defer mu.Unlock()
-				if fail && tt.rcpt != nil {
-					return tt.rcpt
-				}
-				return nil
-			}
-			be.data = func(_ *smtp.Conn, r io.Reader) error {
-				b, _ := io.ReadAll(r)
-				mu.Lock()
-				defer mu.Unlock()
-				if fail && tt.data != nil {
-					return tt.data
-				}
-				be.mu.Lock()
-				be.msgs = append(be.msgs, received{from: testEnv.From, to: testEnv.To, data: b})
-				be.mu.Unlock()
-				return nil
-			}
+			be, stopRefusing := refusingBackend(tt.rcpt, tt.data)
 			ts := startServer(t, be, TLSNone)
 			s := ts.newSender(t, ts.relayURL(TLSNone, "", "pool=1"), Options{})
 			se := sendError(t, s.Send(context.Background(), testEnv, raw))
@@ -62,9 +38,7 @@ func TestRelayAsksToSlowDown(t *testing.T) {
 			if tt.pause && (se.RetryAfter < throttleFirst || se.RetryAfter > throttleMax) {
 				t.Fatalf("pause %v", se.RetryAfter)
 			}
-			mu.Lock()
-			fail = false
-			mu.Unlock()
+			stopRefusing()
 			err := s.Send(context.Background(), testEnv, raw)
 			if !tt.pause {
 				if err != nil {
