@@ -210,6 +210,14 @@ func (s *Notices) Brand(ctx context.Context, tenantID string) (Profile, error) {
 	return p, err
 }
 
+// Public returns what a tenant's public pages show of it, from the same
+// short cache as Brand: its name and its profile without the logo's
+// bytes. An unknown tenant is db.ErrNotFound.
+func (s *Notices) Public(ctx context.Context, tenantID string) (name string, p Profile, err error) {
+	p, name, err = s.cached(ctx, tenantID)
+	return name, p, err
+}
+
 // maxCached bounds each cache; past it the cache starts afresh.
 const maxCached = 5000
 

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"strconv"
 
 	"avis/internal/db"
@@ -13,20 +14,32 @@ import (
 // origin). It never fails the page: an unknown tenant shows avis alone, a
 // profile that cannot be read shows the name alone.
 func (s *Server) brandFor(ctx context.Context, tenantID string) *publicBrand {
-	t, err := s.Accounts.TenantByID(ctx, tenantID)
-	if err != nil {
+	if s.Notices == nil {
+		t, err := s.Accounts.TenantByID(ctx, tenantID)
+		if err != nil {
+			s.Log.Warn("web: brand", "tenant", tenantID, "err", err)
+			return nil
+		}
+		return &publicBrand{Name: t.Name}
+	}
+	// The name and the profile come from one short cache: the survey page
+	// asks for them on every page shown and sent.
+	name, p, err := s.Notices.Public(ctx, tenantID)
+	if errors.Is(err, db.ErrNotFound) {
 		s.Log.Warn("web: brand", "tenant", tenantID, "err", err)
 		return nil
 	}
-	b := &publicBrand{Name: t.Name}
-	if s.Notices == nil {
-		return b
-	}
-	p, err := s.Notices.Brand(ctx, tenantID)
 	if err != nil {
+		// The profile cannot be read: the name alone.
+		t, terr := s.Accounts.TenantByID(ctx, tenantID)
+		if terr != nil {
+			s.Log.Warn("web: brand", "tenant", tenantID, "err", terr)
+			return nil
+		}
 		s.Log.Warn("web: brand profile", "tenant", tenantID, "err", err)
-		return b
+		return &publicBrand{Name: t.Name}
 	}
+	b := &publicBrand{Name: name}
 	if p.LogoType != "" {
 		b.LogoURL = logoURL(p)
 	}
