@@ -41,6 +41,9 @@ type Notice struct {
 	Hash      string
 	Text      string
 	CreatedAt time.Time
+	// blocks are the text cut into blocks once, for a notice that Current
+	// keeps in its cache (shown on every survey page).
+	blocks []Block
 }
 
 // Block is a heading, a paragraph or a list of a notice, for templates.
@@ -62,8 +65,12 @@ type Segment struct {
 }
 
 // Blocks cuts the notice's text into headings, paragraphs and lists. The
-// text is never HTML: templates escape every piece.
+// text is never HTML: templates escape every piece. The blocks of a notice
+// from Current are cut once and shared: read them only.
 func (n Notice) Blocks() []Block {
+	if n.blocks != nil {
+		return n.blocks
+	}
 	var out []Block
 	for _, chunk := range strings.Split(n.Text, "\n\n") {
 		chunk = strings.Trim(chunk, "\n")
@@ -376,6 +383,7 @@ func (s *Notices) Current(ctx context.Context, tenantID, kind, lang string) (Not
 	if err != nil {
 		return Notice{}, err
 	}
+	n.blocks = n.Blocks()
 	s.mu.Lock()
 	if len(s.current) >= maxCached {
 		clear(s.current)

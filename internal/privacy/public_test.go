@@ -3,6 +3,7 @@ package privacy_test
 import (
 	"context"
 	"errors"
+	"reflect"
 	"testing"
 
 	"avis/internal/audit"
@@ -32,5 +33,26 @@ func TestPublic(t *testing.T) {
 	}
 	if _, _, err := s.Public(ctx, db.NewID()); !errors.Is(err, db.ErrNotFound) {
 		t.Fatalf("unknown tenant: %v", err)
+	}
+}
+
+// TestCurrentBlocks: the blocks of a notice from the cache are those of
+// its text, in every language.
+func TestCurrentBlocks(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.Open(t)
+	s := privacy.NewNotices(d, audit.New(d), testOperator)
+	tenant := noticeTenant(t, d, "shop")
+	for _, lang := range []string{"fr", "en", "de"} {
+		for range 2 { // made, then from the cache
+			n, err := s.Current(ctx, tenant, privacy.KindInformation, lang)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := privacy.Notice{Text: n.Text}.Blocks()
+			if got := n.Blocks(); len(want) < 5 || !reflect.DeepEqual(got, want) {
+				t.Fatalf("%s: %d blocks, want %d", lang, len(got), len(want))
+			}
+		}
 	}
 }

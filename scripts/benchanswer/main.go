@@ -27,7 +27,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -389,8 +388,10 @@ func pageSize(c *http.Client, base, token string) (htmlBytes, cssBytes int, err 
 	if err != nil {
 		return 0, 0, err
 	}
-	for _, m := range styleRE.FindAllStringSubmatch(body, -1) {
-		css, _, err := fetch(c, "GET", base+html.UnescapeString(m[1]), nil)
+	var sheets []string
+	tags(body, `<link rel="stylesheet"`, func(tag string) { sheets = append(sheets, attr(tag, "href")) })
+	for _, href := range sheets {
+		css, _, err := fetch(c, "GET", base+href, nil)
 		if err != nil {
 			return 0, 0, err
 		}
@@ -451,13 +452,34 @@ func (b *browser) do(method, u string, form url.Values) (string, string, error) 
 	return body, loc, err
 }
 
-// The parts of the survey page the browser reads.
-var (
-	hiddenRE   = regexp.MustCompile(`<input type="hidden" name="([^"]*)" value="([^"]*)">`)
-	radioRE    = regexp.MustCompile(`<input type="radio" id="[^"]*" name="([^"]*)" value="([^"]*)"`)
-	textareaRE = regexp.MustCompile(`<textarea id="[^"]*" name="([^"]*)"`)
-	styleRE    = regexp.MustCompile(`<link rel="stylesheet" href="([^"]*)">`)
-)
+// tags calls fn with each tag of body that starts with prefix (up to its
+// closing '>'). Plain string search: the browser must cost the benchmark's
+// 2 cores as little as it can.
+func tags(body, prefix string, fn func(tag string)) {
+	for {
+		i := strings.Index(body, prefix)
+		if i < 0 {
+			return
+		}
+		body = body[i:]
+		end := strings.IndexByte(body, '>')
+		if end < 0 {
+			return
+		}
+		fn(body[:end])
+		body = body[end:]
+	}
+}
+
+// attr returns the value of an attribute of a tag, unescaped.
+func attr(tag, name string) string {
+	_, v, ok := strings.Cut(tag, " "+name+`="`)
+	if !ok {
+		return ""
+	}
+	v, _, _ = strings.Cut(v, `"`)
+	return html.UnescapeString(v)
+}
 
 const formTag = `<form method="post"`
 
@@ -489,32 +511,32 @@ func (b *browser) answer(token string) error {
 			return errors.New("still no thank-you page after 10 pages sent")
 		}
 		form := url.Values{"action": {"next"}}
-		for _, m := range hiddenRE.FindAllStringSubmatch(body, -1) {
-			form.Set(m[1], html.UnescapeString(m[2]))
-		}
+		tags(body, `<input type="hidden"`, func(tag string) { form.Set(attr(tag, "name"), attr(tag, "value")) })
 		options := map[string][]string{}
 		var names []string
-		for _, m := range radioRE.FindAllStringSubmatch(body, -1) {
-			if _, ok := options[m[1]]; !ok {
-				names = append(names, m[1])
+		tags(body, `<input type="radio"`, func(tag string) {
+			name := attr(tag, "name")
+			if _, ok := options[name]; !ok {
+				names = append(names, name)
 			}
-			options[m[1]] = append(options[m[1]], html.UnescapeString(m[2]))
-		}
+			options[name] = append(options[name], attr(tag, "value"))
+		})
 		for _, name := range names {
 			if _, ok := chosen[name]; !ok {
 				chosen[name] = b.pick(options[name])
 			}
 			form.Set(name, chosen[name])
 		}
-		for _, m := range textareaRE.FindAllStringSubmatch(body, -1) {
-			if _, ok := chosen[m[1]]; !ok {
-				chosen[m[1]] = ""
+		tags(body, `<textarea`, func(tag string) {
+			name := attr(tag, "name")
+			if _, ok := chosen[name]; !ok {
+				chosen[name] = ""
 				if b.rng.IntN(2) == 0 {
-					chosen[m[1]] = comments[b.rng.IntN(len(comments))]
+					chosen[name] = comments[b.rng.IntN(len(comments))]
 				}
 			}
-			form.Set(m[1], chosen[m[1]])
-		}
+			form.Set(name, chosen[name])
+		})
 		if strings.Contains(body, `name="consent"`) && b.rng.IntN(3) == 0 {
 			form.Set("consent", "1")
 		}
