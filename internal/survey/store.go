@@ -34,6 +34,10 @@ func (s Status) Valid() bool {
 // ErrInvalidStatus is returned by SetStatus for an unknown status.
 var ErrInvalidStatus = errors.New("a survey status is draft, active or archived")
 
+// ErrInUse refuses to delete a survey that has answers, or that a rule or
+// an invitation names: archive it instead.
+var ErrInUse = errors.New("the survey has answers or is used by an invitation rule: archive it instead of deleting it")
+
 // Survey is a stored survey.
 type Survey struct {
 	ID     string
@@ -353,9 +357,19 @@ func (s *Store) Delete(ctx context.Context, actor audit.Actor, tenantID, id stri
 		if err := lock(ctx, tx, tenantID, id); err != nil {
 			return err
 		}
-		// TODO(responses): once responses are stored, refuse here (with an
-		// error that says to archive the survey instead) when any version
-		// of the survey has responses: they must keep their questions.
+		// Answers keep the questions they answered, and a rule or an
+		// invitation that names the survey must find it.
+		var used int
+		if err := tx.QueryRowContext(ctx, `/* survey.Store.Delete */ SELECT
+			(SELECT count(*) FROM (SELECT 1 FROM responses WHERE tenant_id = $1 AND survey_id = $2 LIMIT 1) r) +
+			(SELECT count(*) FROM (SELECT 1 FROM dispatch_rules WHERE tenant_id = $1 AND survey_id = $2 LIMIT 1) d) +
+			(SELECT count(*) FROM (SELECT 1 FROM invitations WHERE tenant_id = $1 AND survey_id = $2 LIMIT 1) i)`,
+			tenantID, id).Scan(&used); err != nil {
+			return db.Translate(err)
+		}
+		if used > 0 {
+			return ErrInUse
+		}
 		res, err := tx.ExecContext(ctx, `/* survey.Store.Delete */ DELETE FROM survey_versions WHERE tenant_id = $1 AND survey_id = $2`, tenantID, id)
 		if err != nil {
 			return db.Translate(err)

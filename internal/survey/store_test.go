@@ -146,6 +146,17 @@ func TestStoreLifecycle(t *testing.T) {
 	if list, _ := s.List(ctx, "a"); len(list) != 1 || list[0].ID != other.ID {
 		t.Fatalf("List after Delete = %+v", list)
 	}
+	// A survey with an answer stays: its answers keep their questions.
+	if _, err := d.W.ExecContext(ctx, `INSERT INTO responses (tenant_id, id, survey_id, survey_version, source, language, status,
+		started_at, updated_at) VALUES ('a', $1, $2, 1, 'public', 'fr', 'partial', 1, 1)`, db.NewID(), other.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete(ctx, user, "a", other.ID); !errors.Is(err, survey.ErrInUse) {
+		t.Fatalf("Delete of a survey with an answer: %v", err)
+	}
+	if _, err := s.Get(ctx, "a", other.ID); err != nil {
+		t.Fatalf("the answered survey is gone: %v", err)
+	}
 
 	want := []string{"survey.create", "survey.update", "survey.update", "survey.status", "survey.create", "survey.delete"}
 	if got := actions(t, l, "a"); !reflect.DeepEqual(got, want) {
