@@ -59,7 +59,7 @@ func defaultTexts(lang string) compiled {
 	defaultsOnce.Do(func() {
 		compiledDefaults = map[string]compiled{}
 		for l, t := range DefaultTexts {
-			c, err := t.compile()
+			c, err := t.compile(l)
 			if err != nil {
 				panic(fmt.Sprintf("dispatch: default texts in %s: %v", l, err))
 			}
@@ -75,7 +75,7 @@ func defaultTexts(lang string) compiled {
 func compileRule(r *Rule) *compiledRule {
 	cr := &compiledRule{Rule: r, texts: map[string]compiled{}}
 	for lang, t := range r.Texts {
-		if c, err := t.compile(); err == nil {
+		if c, err := t.compile(lang); err == nil {
 			cr.texts[lang] = c
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -79,7 +80,8 @@ const (
 	MaxExpiryDays = 365
 )
 
-// Errors callers tell apart. Validation errors wrap ErrInvalidRule.
+// Errors callers tell apart. Validation errors are *Problem values that
+// wrap ErrInvalidRule.
 var (
 	ErrInvalidRule = errors.New("invalid rule")
 	ErrNoRule      = errors.New("this step has no invitation rule")
@@ -94,12 +96,13 @@ func DefaultRule(stepID, surveyID string) Rule {
 		ExpiryDays: 30, SamplePercent: 100, Texts: map[string]Texts{}}
 }
 
-// Validate checks a rule and compiles its texts. Each problem is reported;
-// a text error names the language, the text and the line.
+// Validate checks a rule and compiles its texts. Each problem is reported,
+// as a *Problem (joined with errors.Join; see Problems); a text error names
+// the language, the text and the line.
 func (r *Rule) Validate() error {
 	var errs []error
 	bad := func(format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrInvalidRule}, args...)...))
+		errs = append(errs, problem(format, args...))
 	}
 	if !db.ValidID(r.StepID) {
 		bad("choose the journey step that triggers the invitation")
@@ -121,10 +124,10 @@ func (r *Rule) Validate() error {
 		seen[c] = true
 	}
 	if err := r.EmailWindow.Validate(); err != nil {
-		bad("email send window: %v", err)
+		bad("email send window: %s", windowCause(err))
 	}
 	if err := r.SMSWindow.Validate(); err != nil {
-		bad("SMS send window: %v", err)
+		bad("SMS send window: %s", windowCause(err))
 	}
 	if r.CapDays < 0 || r.CapDays > MaxCapDays {
 		bad("the frequency cap is between 0 (none) and 365 days")
@@ -144,16 +147,25 @@ func (r *Rule) Validate() error {
 	if r.SamplePercent < 1 || r.SamplePercent > 100 {
 		bad("the sampling rate is between 1 and 100 percent")
 	}
-	for lang, t := range r.Texts {
+	for _, lang := range slices.Sorted(maps.Keys(r.Texts)) {
 		if !slices.Contains(Languages, lang) {
 			bad("texts in %q: use one of %s", lang, strings.Join(Languages, ", "))
 			continue
 		}
-		if _, err := t.compile(); err != nil {
-			errs = append(errs, fmt.Errorf("%w: texts in %s: %w", ErrInvalidRule, lang, err))
+		if _, err := r.Texts[lang].compile(lang); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// windowCause is a window's problem, to nest in a rule's.
+func windowCause(err error) any {
+	var p *Problem
+	if errors.As(err, &p) {
+		return p
+	}
+	return err.Error()
 }
 
 // compiled is a language's texts ready to render.
@@ -161,7 +173,9 @@ type compiled struct {
 	subject, body, sms *placeholder.Template
 }
 
-func (t Texts) compile() (compiled, error) {
+// compile compiles the texts in lang; the error joins a *Problem for each
+// compile error, naming the language, the text and the line.
+func (t Texts) compile(lang string) (compiled, error) {
 	var c compiled
 	var errs []error
 	compile := func(name, src string, single bool, max int) *placeholder.Template {
@@ -170,7 +184,9 @@ func (t Texts) compile() (compiled, error) {
 		}
 		tpl, err := placeholder.Compile(src, Placeholders, placeholder.Limits{SingleLine: single, MaxBytes: max})
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			for _, p := range textProblems(lang, name, err) {
+				errs = append(errs, p)
+			}
 		}
 		return tpl
 	}
@@ -210,7 +226,7 @@ func (s *Store) SaveRule(ctx context.Context, actor audit.Actor, tenantID string
 			return fmt.Errorf("save rule: %w", err)
 		}
 		if exists == 0 {
-			return fmt.Errorf("%w: the journey step does not exist", ErrInvalidRule)
+			return problem("the journey step does not exist")
 		}
 		_, err = tx.ExecContext(ctx, `/* dispatch.Store.SaveRule */ INSERT INTO dispatch_rules (tenant_id, id, step_id, survey_id, enabled,
 			delay_seconds, channels, email_window, sms_window, cap_days, reminder_days, reminders, sms_reminders, expiry_days,

@@ -53,18 +53,18 @@ func DefaultSMSWindow() Window {
 	return Window{Days: [7]bool{false, true, true, true, true, true, true}, From: 8 * 60, To: 20 * 60, SkipHolidays: true}
 }
 
-// Validate reports why the window cannot be used, wrapping
+// Validate reports why the window cannot be used, as a *Problem wrapping
 // ErrInvalidWindow: bounds outside 00:00-24:00, From not before To, or no
 // day open.
 func (w Window) Validate() error {
 	if w.From < 0 || w.From > 1440 || w.To < 0 || w.To > 1440 {
-		return fmt.Errorf("%w: the hours must be between 00:00 and 24:00", ErrInvalidWindow)
+		return windowProblem("the hours must be between 00:00 and 24:00")
 	}
 	if w.From >= w.To {
-		return fmt.Errorf("%w: the window must open (%s) before it closes (%s)", ErrInvalidWindow, hhmm(w.From), hhmm(w.To))
+		return windowProblem("the window must open (%s) before it closes (%s)", hhmm(w.From), hhmm(w.To))
 	}
 	if w.Days == [7]bool{} {
-		return fmt.Errorf("%w: open at least one day of the week", ErrInvalidWindow)
+		return windowProblem("open at least one day of the week")
 	}
 	return nil
 }

@@ -16,7 +16,7 @@ import (
 func Compile(src string, allowed []string, limits Limits) (*Template, error) {
 	lim := limits.withDefaults()
 	if len(src) > lim.MaxBytes {
-		return nil, Errors{{Msg: fmt.Sprintf("the text is %d bytes long; shorten it to %d bytes at most", len(src), lim.MaxBytes)}}
+		return nil, Errors{errorf(0, 0, "the text is %d bytes long; shorten it to %d bytes at most", len(src), lim.MaxBytes)}
 	}
 	if !utf8.ValidString(src) {
 		i := 0
@@ -28,7 +28,7 @@ func Compile(src string, allowed []string, limits Limits) (*Template, error) {
 			i += n
 		}
 		line, col := position(src, i)
-		return nil, Errors{{Line: line, Col: col, Msg: "the text contains bytes that are not UTF-8; paste it again as plain text"}}
+		return nil, Errors{errorf(line, col, "the text contains bytes that are not UTF-8; paste it again as plain text")}
 	}
 	if strings.IndexByte(src, '\r') >= 0 {
 		src = strings.ReplaceAll(src, "\r\n", "\n")
@@ -99,7 +99,7 @@ func (p *parser) full() bool { return len(p.errs) >= p.lim.MaxErrors }
 
 func (p *parser) errorAt(off int, format string, args ...any) {
 	line, col := position(p.src, off)
-	p.errs = append(p.errs, &Error{Line: line, Col: col, Msg: fmt.Sprintf(format, args...)})
+	p.errs = append(p.errs, errorf(line, col, format, args...))
 }
 
 func (p *parser) parse() {
@@ -189,15 +189,27 @@ const (
 	tokClose          // "}}"
 	tokOpen           // "{{" inside a tag: the tag was never closed
 	tokQuote          // a quote that is not a straight double quote
-	tokBad            // a lone brace, or a string that is not well formed; s is the message
+	tokBad            // a lone brace, or a string that is not well formed; bad says which
 )
 
 type token struct {
 	kind tokKind
+	bad  badKind
 	s    string
 	pos  int
 	end  int
 }
+
+// badKind says what is wrong with a tokBad token.
+type badKind int
+
+const (
+	badBrace          badKind = iota + 1 // a lone "{" or "}"; s is the brace
+	badStringLine                        // a string not closed before the end of the line
+	badStringUnclosed                    // a string never closed
+	badStringBrace                       // a brace in a string
+	badBackslash                         // a backslash followed by neither " nor \
+)
 
 // next reads the token at or after offset i, inside a tag.
 func (p *parser) next(i int) token {
@@ -214,7 +226,7 @@ func (p *parser) next(i int) token {
 	case strings.HasPrefix(src[i:], "{{"):
 		return token{kind: tokOpen, pos: i, end: i}
 	case src[i] == '{' || src[i] == '}':
-		return token{kind: tokBad, pos: i, end: i + 1, s: fmt.Sprintf("unexpected %q in a placeholder; %s", src[i], grammarHint)}
+		return token{kind: tokBad, bad: badBrace, pos: i, end: i + 1, s: src[i : i+1]}
 	case src[i] == '"':
 		return p.str(i)
 	}
@@ -250,27 +262,25 @@ func (p *parser) str(i int) token {
 		case '"':
 			return token{kind: tokString, pos: i, end: j + 1, s: b.String()}
 		case '\n':
-			return token{kind: tokBad, pos: i, end: j, s: `this text in quotes is not closed before the end of the line; add a closing "`}
+			return token{kind: tokBad, bad: badStringLine, pos: i, end: j}
 		case '{', '}':
 			if strings.HasPrefix(src[j:], "}}") {
-				return token{kind: tokBad, pos: i, end: j, s: `this text in quotes is never closed; add a closing "`}
+				return token{kind: tokBad, bad: badStringUnclosed, pos: i, end: j}
 			}
-			return token{kind: tokBad, pos: j, end: j + 1, s: `text in quotes cannot contain "{" or "}"`}
+			return token{kind: tokBad, bad: badStringBrace, pos: j, end: j + 1}
 		case '\\':
 			if j+1 < len(src) && (src[j+1] == '"' || src[j+1] == '\\') {
 				j++
 				b.WriteByte(src[j])
 				continue
 			}
-			return token{kind: tokBad, pos: j, end: j + 1, s: `a backslash in quotes must be followed by " or \; write \\ for a backslash`}
+			return token{kind: tokBad, bad: badBackslash, pos: j, end: j + 1}
 		default:
 			b.WriteByte(c)
 		}
 	}
-	return token{kind: tokBad, pos: i, end: len(src), s: `this text in quotes is never closed; add a closing "`}
+	return token{kind: tokBad, bad: badStringUnclosed, pos: i, end: len(src)}
 }
-
-const grammarHint = `write {{ name }}, {{ name or "text" }}, {{ if name }}, {{ else }} or {{ end }}`
 
 // tag parses the tag whose "{{" is at offset start and returns the offset to
 // go on from.
@@ -351,7 +361,7 @@ func (p *parser) tag(start int) int {
 		return p.recover(t1.pos)
 	}
 	if hint, ok := wordHints[strings.ToLower(t1.s)]; ok && !p.allowSet[t1.s] {
-		p.errorAt(t1.pos, "unknown placeholder %s; %s", quoteWord(t1.s), hint)
+		p.hintAt(t1.pos, t1.s, hint)
 		return p.recover(t1.pos)
 	}
 	t2 := p.next(t1.end)
@@ -407,7 +417,7 @@ func (p *parser) pushIf(start, slot int, ok bool) {
 // slot.
 func (p *parser) name(t token) (int, bool) {
 	if !p.allowSet[t.s] || isKeyword(t.s) {
-		p.errorAt(t.pos, "%s", p.unknown(t.s))
+		p.unknownAt(t.pos, t.s)
 		return 0, false
 	}
 	slot, ok := p.slots[t.s]
@@ -430,11 +440,22 @@ func (p *parser) syntax(start int, t token, after string) int {
 		if after == "" {
 			p.errorAt(start, "empty placeholder; put a name between the braces, e.g. {{ first_name }}")
 		} else {
-			p.errorAt(t.pos, `the placeholder ends too early after %s; %s`, quoteWord(after), grammarHint)
+			p.errorAt(t.pos, `the placeholder ends too early after %s; write {{ name }}, {{ name or "text" }}, {{ if name }}, {{ else }} or {{ end }}`, quoteWord(after))
 		}
 		return t.end
 	case tokBad:
-		p.errorAt(t.pos, "%s", t.s)
+		switch t.bad {
+		case badBrace:
+			p.errorAt(t.pos, `unexpected %q in a placeholder; write {{ name }}, {{ name or "text" }}, {{ if name }}, {{ else }} or {{ end }}`, t.s[0])
+		case badStringLine:
+			p.errorAt(t.pos, `this text in quotes is not closed before the end of the line; add a closing "`)
+		case badStringUnclosed:
+			p.errorAt(t.pos, `this text in quotes is never closed; add a closing "`)
+		case badStringBrace:
+			p.errorAt(t.pos, `text in quotes cannot contain "{" or "}"`)
+		case badBackslash:
+			p.errorAt(t.pos, `a backslash in quotes must be followed by " or \; write \\ for a backslash`)
+		}
 	case tokQuote:
 		p.errorAt(t.pos, "unexpected %s; text in a placeholder goes in straight double quotes after \"or\", e.g. {{ first_name or \"cher client\" }}", t.s)
 	case tokString:
@@ -445,7 +466,7 @@ func (p *parser) syntax(start int, t token, after string) int {
 		}
 	case tokWord:
 		if after == "" {
-			p.errorAt(t.pos, "unexpected %s; %s", quoteWord(t.s), grammarHint)
+			p.errorAt(t.pos, `unexpected %s; write {{ name }}, {{ name or "text" }}, {{ if name }}, {{ else }} or {{ end }}`, quoteWord(t.s))
 		} else {
 			p.errorAt(t.pos, `expected "}}" after %s, found %s; close the placeholder with "}}"`, quoteWord(after), quoteWord(t.s))
 		}
@@ -477,41 +498,74 @@ func isKeyword(s string) bool {
 	return false
 }
 
+// wordHint is the advice for a word tenants try from other template
+// languages or in French.
+type wordHint int
+
+const (
+	hintEnd wordHint = iota + 1
+	hintElseIf
+	hintElse
+	hintIf
+	hintUnless
+	hintLoop
+)
+
 // wordHints answers words tenants try from other template languages or in
 // French.
-var wordHints = map[string]string{
-	"endif":   "close a condition with {{ end }}",
-	"end_if":  "close a condition with {{ end }}",
-	"end-if":  "close a condition with {{ end }}",
-	"/if":     "close a condition with {{ end }}",
-	"fi":      "close a condition with {{ end }}",
-	"fin":     "close a condition with {{ end }}",
-	"finsi":   "close a condition with {{ end }}",
-	"elif":    `there is no "else if"; put a new {{ if … }} … {{ end }} inside the {{ else }} part`,
-	"elsif":   `there is no "else if"; put a new {{ if … }} … {{ end }} inside the {{ else }} part`,
-	"elseif":  `there is no "else if"; put a new {{ if … }} … {{ end }} inside the {{ else }} part`,
-	"else_if": `there is no "else if"; put a new {{ if … }} … {{ end }} inside the {{ else }} part`,
-	"sinon":   "write {{ else }}",
-	"si":      "a condition is written {{ if name }}",
-	"#if":     "a condition is written {{ if name }}",
-	"unless":  "a condition is written {{ if name }}, with the text for the empty case after {{ else }}",
-	"for":     "there are no loops; a template only prints values",
-	"range":   "there are no loops; a template only prints values",
-	"each":    "there are no loops; a template only prints values",
-	"#each":   "there are no loops; a template only prints values",
+var wordHints = map[string]wordHint{
+	"endif":   hintEnd,
+	"end_if":  hintEnd,
+	"end-if":  hintEnd,
+	"/if":     hintEnd,
+	"fi":      hintEnd,
+	"fin":     hintEnd,
+	"finsi":   hintEnd,
+	"elif":    hintElseIf,
+	"elsif":   hintElseIf,
+	"elseif":  hintElseIf,
+	"else_if": hintElseIf,
+	"sinon":   hintElse,
+	"si":      hintIf,
+	"#if":     hintIf,
+	"unless":  hintUnless,
+	"for":     hintLoop,
+	"range":   hintLoop,
+	"each":    hintLoop,
+	"#each":   hintLoop,
 }
 
-// unknown explains an unknown name: the closest allowed name when it is
-// near, otherwise the whole list.
-func (p *parser) unknown(word string) string {
-	msg := "unknown placeholder " + quoteWord(word)
-	if len(p.allowed) == 0 {
-		return msg + "; this text cannot use placeholders"
+// hintAt reports a word from another template language at off, with the
+// advice for it.
+func (p *parser) hintAt(off int, word string, h wordHint) {
+	q := quoteWord(word)
+	switch h {
+	case hintEnd:
+		p.errorAt(off, "unknown placeholder %s; close a condition with {{ end }}", q)
+	case hintElseIf:
+		p.errorAt(off, `unknown placeholder %s; there is no "else if"; put a new {{ if … }} … {{ end }} inside the {{ else }} part`, q)
+	case hintElse:
+		p.errorAt(off, "unknown placeholder %s; write {{ else }}", q)
+	case hintIf:
+		p.errorAt(off, "unknown placeholder %s; a condition is written {{ if name }}", q)
+	case hintUnless:
+		p.errorAt(off, "unknown placeholder %s; a condition is written {{ if name }}, with the text for the empty case after {{ else }}", q)
+	case hintLoop:
+		p.errorAt(off, "unknown placeholder %s; there are no loops; a template only prints values", q)
 	}
-	if s := suggest(word, p.allowed); s != "" {
-		return msg + "; did you mean " + s + "?"
+}
+
+// unknownAt reports an unknown name at off: the closest allowed name when
+// it is near, otherwise the whole list.
+func (p *parser) unknownAt(off int, word string) {
+	switch s := suggest(word, p.allowed); {
+	case len(p.allowed) == 0:
+		p.errorAt(off, "unknown placeholder %s; this text cannot use placeholders", quoteWord(word))
+	case s != "":
+		p.errorAt(off, "unknown placeholder %s; did you mean %s?", quoteWord(word), s)
+	default:
+		p.errorAt(off, "unknown placeholder %s; use one of: %s", quoteWord(word), strings.Join(p.allowed, ", "))
 	}
-	return msg + "; use one of: " + strings.Join(p.allowed, ", ")
 }
 
 // frenchNames maps French words tenants write to the usual English names.

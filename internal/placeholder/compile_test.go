@@ -2,6 +2,7 @@ package placeholder_test
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -156,6 +157,9 @@ func TestCompileErrors(t *testing.T) {
 			var got []string
 			for _, e := range list {
 				got = append(got, e.Error())
+				if fmt.Sprintf(e.Format, e.Args...) != e.Msg {
+					t.Errorf("format %q with %v does not make the message %q", e.Format, e.Args, e.Msg)
+				}
 			}
 			if !reflect.DeepEqual(got, c.want) {
 				t.Errorf("Compile(%q) errors:\n%s\nwant:\n%s", c.src, strings.Join(got, "\n"), strings.Join(c.want, "\n"))

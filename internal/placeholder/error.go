@@ -8,9 +8,26 @@ import (
 // Error is one problem in a template's source, placed so the UI can show it
 // next to the field. Line and Col are 1-based (Col counts characters, not
 // bytes); Line 0 means the whole text, for example when it is too long.
+//
+// Msg is the message in English. Format and Args are what made it
+// (fmt.Sprintf(Format, Args...) == Msg), so that a caller can translate
+// Format, which is always a literal of this package, and format the
+// translation with the same Args: placeholder names, quoted words, numbers,
+// never English words.
 type Error struct {
 	Line, Col int
 	Msg       string
+	Format    string
+	Args      []any
+}
+
+// errorf makes an Error at line and col (0 for the whole text).
+func errorf(line, col int, format string, args ...any) *Error {
+	msg := format
+	if len(args) > 0 {
+		msg = fmt.Sprintf(format, args...)
+	}
+	return &Error{Line: line, Col: col, Msg: msg, Format: format, Args: args}
 }
 
 // Error returns "line L, column C: message".

@@ -2,6 +2,7 @@ package placeholder_test
 
 import (
 	"errors"
+	"fmt"
 	stdhtml "html"
 	"slices"
 	"strings"
@@ -43,6 +44,9 @@ func FuzzCompile(f *testing.F) {
 			for _, e := range list {
 				if e.Msg == "" || e.Line < 0 || e.Col < 0 || (e.Line > 0 && e.Col == 0) {
 					t.Fatalf("Compile(%q) gave a badly placed error %+v", src, e)
+				}
+				if e.Format == "" || fmt.Sprintf(e.Format, e.Args...) != e.Msg {
+					t.Fatalf("Compile(%q) gave an error whose format %q and arguments %v do not make its message %q", src, e.Format, e.Args, e.Msg)
 				}
 			}
 			return

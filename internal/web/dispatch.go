@@ -123,33 +123,39 @@ func ruleFormFrom(r *http.Request) ruleForm {
 }
 
 // rule turns the form into a rule; problems it can see itself are
-// returned as messages in the user's language.
+// returned as messages in the user's language. A field it refuses gets the
+// default value in the rule, so that validating the rule then reports the
+// other problems without repeating this one.
 func (s *Server) ruleOf(rc *reqCtx, stepID string, f ruleForm) (dispatch.Rule, []string) {
 	var probs []string
-	num := func(v, what string, lo, hi int) int {
+	num := func(v, what string, lo, hi, def int) int {
 		n, err := strconv.Atoi(strings.TrimSpace(v))
 		if err != nil || n < lo || n > hi {
 			probs = append(probs, rc.t(s, "%s: give a whole number from %d to %d.", rc.t(s, what), lo, hi))
+			return def
 		}
 		return n
 	}
+	def := dispatch.DefaultRule(stepID, f.SurveyID)
 	r := dispatch.Rule{StepID: stepID, SurveyID: f.SurveyID, Enabled: f.Enabled, Channels: strings.Split(f.Channels, ","),
 		SMSReminders: f.SMSReminders, Texts: f.Texts}
-	r.Delay = time.Duration(num(f.DelayHours, "Delay after the event (hours)", 0, 90*24)) * time.Hour
-	r.CapDays = num(f.CapDays, "At most one invitation per person every (days)", 0, 365)
-	r.Reminders = num(f.Reminders, "Reminders", 0, 3)
-	r.ReminderDays = num(f.ReminderDays, "Reminder after (days)", 0, 60)
-	r.ExpiryDays = num(f.ExpiryDays, "The link works for (days)", 1, 365)
-	r.SamplePercent = num(f.SamplePercent, "Share of events that get an invitation (%)", 1, 100)
+	r.Delay = time.Duration(num(f.DelayHours, "Delay after the event (hours)", 0, 90*24, int(def.Delay/time.Hour))) * time.Hour
+	r.CapDays = num(f.CapDays, "At most one invitation per person every (days)", 0, 365, def.CapDays)
+	r.Reminders = num(f.Reminders, "Reminders", 0, 3, def.Reminders)
+	r.ReminderDays = num(f.ReminderDays, "Reminder after (days)", 0, 60, def.ReminderDays)
+	r.ExpiryDays = num(f.ExpiryDays, "The link works for (days)", 1, 365, def.ExpiryDays)
+	r.SamplePercent = num(f.SamplePercent, "Share of events that get an invitation (%)", 1, 100, def.SamplePercent)
 	for _, w := range []struct {
 		src  windowForm
 		dst  *dispatch.Window
+		def  dispatch.Window
 		name string
-	}{{f.Email, &r.EmailWindow, "Email"}, {f.SMS, &r.SMSWindow, "SMS"}} {
+	}{{f.Email, &r.EmailWindow, def.EmailWindow, "Email"}, {f.SMS, &r.SMSWindow, def.SMSWindow, "SMS"}} {
 		from, ok1 := parseHHMM(w.src.From)
 		to, ok2 := parseHHMM(w.src.To)
 		if !ok1 || !ok2 {
 			probs = append(probs, rc.t(s, "%s send window: write the hours as HH:MM, for example 08:00 and 20:00.", w.name))
+			from, to = w.def.From, w.def.To
 		}
 		*w.dst = dispatch.Window{Days: w.src.Days, From: from, To: to, SkipHolidays: w.src.SkipHolidays}
 	}
@@ -264,7 +270,7 @@ func (s *Server) ruleSave(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 		_, err := s.Dispatch.SaveRule(r.Context(), rc.actor(), rc.tenant.ID, rule)
 		switch {
 		case errors.Is(err, dispatch.ErrInvalidRule):
-			probs = ruleProblems(err)
+			probs = s.ruleProblems(rc, err)
 		case err != nil:
 			s.fail(w, r, err)
 			return
@@ -280,7 +286,9 @@ func (s *Server) ruleSave(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 }
 
 // ruleRequest reads the rule form posted for a step and lists what is
-// wrong with it; false when the step is not the tenant's (answered).
+// wrong with it, in the user's language: what the form shows itself, then
+// what validating the rule finds; false when the step is not the tenant's
+// (answered).
 func (s *Server) ruleRequest(w http.ResponseWriter, r *http.Request, rc *reqCtx) (ruleData, dispatch.Rule, []string, bool) {
 	st, jname, err := s.stepOf(r, rc)
 	if err != nil {
@@ -289,17 +297,26 @@ func (s *Server) ruleRequest(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 	}
 	f := ruleFormFrom(r)
 	rule, probs := s.ruleOf(rc, st.ID, f)
-	if len(probs) == 0 {
-		if err := rule.Validate(); err != nil {
-			probs = ruleProblems(err)
-		}
+	if err := rule.Validate(); err != nil {
+		probs = append(probs, s.ruleProblems(rc, err)...)
 	}
 	return ruleData{Step: st, Journey: jname, Form: f}, rule, probs, true
 }
 
-// ruleProblems splits a joined validation error into its messages.
-func ruleProblems(err error) []string {
+// ruleProblems lists the problems of a rule's validation error in the
+// user's language: each message, and the window or template message nested
+// in it, is translated; values (language codes, placeholder names, hours,
+// lines and columns) stay as they are. An error that holds no
+// dispatch.Problem is split into its English lines.
+func (s *Server) ruleProblems(rc *reqCtx, err error) []string {
 	var out []string
+	tr := func(format string, args ...any) string { return rc.t(s, format, args...) }
+	for _, p := range dispatch.Problems(err) {
+		out = append(out, p.Translate(tr))
+	}
+	if len(out) > 0 {
+		return out
+	}
 	for _, line := range strings.Split(err.Error(), "\n") {
 		line = strings.TrimPrefix(line, dispatch.ErrInvalidRule.Error()+": ")
 		if line != "" {

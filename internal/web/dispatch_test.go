@@ -77,10 +77,11 @@ func TestInvitationFlow(t *testing.T) {
 	if r.status != http.StatusSeeOther || sm == nil {
 		t.Fatalf("create survey: %d %s", r.status, r.header.Get("Location"))
 	}
-	// A rule with a text that does not compile is refused, with the line.
+	// A rule with a text that does not compile is refused, with the line, in
+	// the page's language (French).
 	bad := ruleForm(sm[1])
 	bad.Set("body_fr", "Bonjour\n{{ prenom }}")
-	if r := b.post("/steps/"+step+"/rule", bad); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "line 2") || !strings.Contains(r.body, "first_name") {
+	if r := b.post("/steps/"+step+"/rule", bad); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "ligne 2") || !strings.Contains(r.body, "first_name") {
 		t.Fatalf("bad template: %d\n%s", r.status, r.body)
 	}
 	good := ruleForm(sm[1])

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"testing"
 
 	"avis/internal/i18n"
@@ -48,6 +49,38 @@ func messages(t *testing.T) []string {
 		regexp.MustCompile(`publicOpts\{Title: "([^"]+)"`),
 		regexp.MustCompile(`\{string\(contact\.Field[A-Za-z]+\), "([^"]+)"`),
 	)
+	// The rule page translates the problems of package dispatch's rule and
+	// window validation, with the compile errors of package placeholder
+	// nested in them: every format they are made with.
+	literal := `("(?:[^"\\\n]|\\.)*"|` + "`[^`]*`" + `)`
+	for _, src := range []struct {
+		files []string
+		re    *regexp.Regexp
+	}{
+		{[]string{"../dispatch/rule.go", "../dispatch/window.go", "../dispatch/problem.go"},
+			regexp.MustCompile(`\b(?:bad|problem|windowProblem)\(` + literal)},
+		{[]string{"../placeholder/compile.go"},
+			regexp.MustCompile(`\b(?:errorAt|errorf)\([^"\x60\n()]*?, ` + literal)},
+	} {
+		n := 0
+		for _, f := range src.files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range src.re.FindAllSubmatch(b, -1) {
+				msg, err := strconv.Unquote(string(m[1]))
+				if err != nil {
+					t.Fatalf("%s: %s: %v", f, m[1], err)
+				}
+				set[msg] = true
+				n++
+			}
+		}
+		if n < 15 {
+			t.Fatalf("found only %d messages in %v: the extraction is broken", n, src.files)
+		}
+	}
 	for _, r := range passwordReasons {
 		set[r] = true
 	}
