@@ -11,10 +11,13 @@ import (
 // unprepared statement again on every call, which costs more than running
 // it).
 const (
-	qClaimInvitation = `/* response.Store.claim */ SELECT id FROM responses WHERE tenant_id = $1 AND invitation_id = $2`
-	qClaimLock       = `/* response.Store.claim */ UPDATE responses SET updated_at = updated_at WHERE tenant_id = $1 AND id = $2`
-	qClaimRead       = `/* response.Store.claim */ SELECT ` + responseCols + ` FROM responses WHERE tenant_id = $1 AND id = $2`
-	qCreate          = `/* response.Store.create */ INSERT INTO responses (tenant_id, id, survey_id, survey_version,
+	// The claim takes the response's write lock (a no-op update) and reads
+	// it.
+	qClaim = `/* response.Store.claim */ UPDATE responses SET updated_at = updated_at
+		WHERE tenant_id = $1 AND id = $2 RETURNING ` + responseCols
+	qClaimInvitation = `/* response.Store.claim */ UPDATE responses SET updated_at = updated_at
+		WHERE tenant_id = $1 AND invitation_id = $2 RETURNING ` + responseCols
+	qCreate = `/* response.Store.create */ INSERT INTO responses (tenant_id, id, survey_id, survey_version,
 		invitation_id, contact_id, step_id, source, language, notice_id, notice_hash, status, page, resume_hash, started_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'partial', 0, $12, $13, $13)
 		ON CONFLICT (tenant_id, invitation_id) DO NOTHING`
@@ -38,7 +41,7 @@ const (
 )
 
 // txQueries are the queries Submit runs in its transaction.
-var txQueries = []string{qClaimInvitation, qClaimLock, qClaimRead, qCreate, qDeleteAnswer, qWriteAnswer, qMoveTo,
+var txQueries = []string{qClaim, qClaimInvitation, qCreate, qDeleteAnswer, qWriteAnswer, qMoveTo,
 	qCategory, qComplete, qAnswers}
 
 // prepare prepares the queries of Submit's transaction on the writer,

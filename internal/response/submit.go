@@ -222,35 +222,28 @@ func (s *Store) submitTx(ctx context.Context, tx *sql.Tx, sub Submission, out *O
 // problems writes nothing.
 func (s *Store) claim(ctx context.Context, tx *sql.Tx, sub Submission) (r Response, fresh bool, err error) {
 	st := sub.Start
-	id := sub.ResponseID
-	if id == "" && st.InvitationID != "" {
-		err := s.in(tx).QueryRowContext(ctx, qClaimInvitation, st.TenantID, st.InvitationID).Scan(&id)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return Response{}, false, db.Translate(err)
+	// One statement takes the lock and reads the row (a round trip to
+	// PostgreSQL each, in a transaction that others share).
+	switch {
+	case sub.ResponseID != "":
+		r, err = scanResponse(s.in(tx).QueryRowContext(ctx, qClaim, st.TenantID, sub.ResponseID))
+		return r, false, err
+	case st.InvitationID != "":
+		r, err = scanResponse(s.in(tx).QueryRowContext(ctx, qClaimInvitation, st.TenantID, st.InvitationID))
+		if !errors.Is(err, db.ErrNotFound) {
+			return r, false, err
 		}
+	case st.ResumeToken == "":
+		return Response{}, false, errors.New("a public-link response needs a resume token")
 	}
-	if id == "" {
-		if st.InvitationID == "" && st.ResumeToken == "" {
-			return Response{}, false, errors.New("a public-link response needs a resume token")
-		}
-		source := SourcePublic
-		if st.InvitationID != "" {
-			source = SourceInvitation
-		}
-		now := db.Time(db.Stamp(s.now()))
-		return Response{ID: db.NewID(), TenantID: st.TenantID, SurveyID: st.SurveyID, SurveyVersion: st.SurveyVersion,
-			InvitationID: st.InvitationID, ContactID: st.ContactID, StepID: st.StepID, Source: source, Language: st.Language,
-			NoticeID: st.NoticeID, NoticeHash: st.NoticeHash, Status: StatusPartial, StartedAt: now, UpdatedAt: now}, true, nil
+	source := SourcePublic
+	if st.InvitationID != "" {
+		source = SourceInvitation
 	}
-	res, err := s.in(tx).ExecContext(ctx, qClaimLock, st.TenantID, id)
-	if err != nil {
-		return Response{}, false, db.Translate(err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return Response{}, false, db.ErrNotFound
-	}
-	r, err = scanResponse(s.in(tx).QueryRowContext(ctx, qClaimRead, st.TenantID, id))
-	return r, false, err
+	now := db.Time(db.Stamp(s.now()))
+	return Response{ID: db.NewID(), TenantID: st.TenantID, SurveyID: st.SurveyID, SurveyVersion: st.SurveyVersion,
+		InvitationID: st.InvitationID, ContactID: st.ContactID, StepID: st.StepID, Source: source, Language: st.Language,
+		NoticeID: st.NoticeID, NoticeHash: st.NoticeHash, Status: StatusPartial, StartedAt: now, UpdatedAt: now}, true, nil
 }
 
 // create stores a response that claim made fresh. It returns errRaced
