@@ -44,6 +44,7 @@ func (s *Store) answers(ctx context.Context, q db.Querier, inTx bool, r *Respons
 		sealed []byte
 	}
 	var texts []sealedText
+	r.rows = map[string]bool{}
 	for rows.Next() {
 		var qid, kind, choices, category string
 		var number *int64
@@ -51,6 +52,7 @@ func (s *Store) answers(ctx context.Context, q db.Querier, inTx bool, r *Respons
 		if err := rows.Scan(&qid, &kind, &number, &choices, &sealed, &category); err != nil {
 			return nil, fmt.Errorf("answers: %w", err)
 		}
+		r.rows[qid] = true
 		t := survey.Type(kind)
 		switch {
 		case t.Scale():

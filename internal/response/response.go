@@ -73,6 +73,9 @@ type Response struct {
 	// TextErased is set when free-text answers exist but can no longer be
 	// opened (the person's key was shredded).
 	TextErased bool
+	// rows lists the questions with a stored answer row, as read with the
+	// answers (so that a page sent deletes only rows that exist).
+	rows map[string]bool
 }
 
 // Complete reports whether the response is complete.

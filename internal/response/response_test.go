@@ -294,6 +294,9 @@ func TestSubmitProblems(t *testing.T) {
 	if _, ok := out.Response.Answers["why"]; ok {
 		t.Fatal("a hidden question's answer was kept")
 	}
+	if n := e.count(`SELECT COUNT(*) FROM response_answers WHERE question_id = 'why'`); n != 0 {
+		t.Fatalf("a hidden question's answer is still stored (%d rows)", n)
+	}
 	// Page 2 with a valid choice and a missing required CSAT, going back:
 	// the choice is kept, the page is 1 again, no error.
 	out = e.submit(response.Submission{Start: st, Page: 1, Back: true, Answers: parse(t, e.def, 1, form("q_topics", "speed"))})
@@ -456,5 +459,24 @@ func TestPublicResponse(t *testing.T) {
 	}
 	if _, err := e.s.PublicSurvey(ctx, e.survey.ID); !errors.Is(err, db.ErrNotFound) {
 		t.Fatalf("PublicSurvey after switching off: %v", err)
+	}
+}
+
+// TestHiddenAnswerDeleted: a comment given with a low score is deleted
+// from storage when the score sent again hides its question.
+func TestHiddenAnswerDeleted(t *testing.T) {
+	e := newEnv(t)
+	cid, inv := e.invitation("ada@example.org")
+	st := e.start(cid, inv)
+	e.submit(response.Submission{Start: st, Page: 0, Answers: parse(t, e.def, 0, form("q_nps", "3", "q_why", "Trop lent"))})
+	if n := e.count(`SELECT COUNT(*) FROM response_answers WHERE question_id = 'why'`); n != 1 {
+		t.Fatalf("%d comments stored, want 1", n)
+	}
+	out := e.submit(response.Submission{Start: st, Page: 0, Answers: parse(t, e.def, 0, form("q_nps", "9", "q_why", "Trop lent"))})
+	if out.Response.Page != 1 {
+		t.Fatalf("page %d after a promoter", out.Response.Page)
+	}
+	if n := e.count(`SELECT COUNT(*) FROM response_answers WHERE question_id = 'why'`); n != 0 {
+		t.Fatalf("the hidden comment is still stored (%d rows)", n)
 	}
 }

@@ -306,6 +306,9 @@ func (s *Store) writePage(ctx context.Context, tx *sql.Tx, r *Response, def *sur
 	var key *vault.SubjectKey
 	for _, qid := range onPage {
 		a, ok := merged[qid]
+		if !ok && !r.rows[qid] {
+			continue // nothing stored to delete (a new response has no rows)
+		}
 		if !ok {
 			if _, err := s.in(tx).ExecContext(ctx, qDeleteAnswer, r.TenantID, r.ID, qid); err != nil {
 				return db.Translate(err)
