@@ -84,6 +84,9 @@ type Result struct {
 	PeakRSSMB int     `json:"peak_rss_mb"`
 	AvisCPU   float64 `json:"avis_cpu_s"`
 	ClientCPU float64 `json:"client_cpu_s"`
+	// PostgresCPU is the CPU seconds of the PostgreSQL server (its
+	// postmaster and backends), when -pgdata names its data directory.
+	PostgresCPU float64 `json:"postgres_cpu_s"`
 }
 
 func main() {
@@ -91,8 +94,9 @@ func main() {
 	dbURL := flag.String("db", "", "PostgreSQL URL (empty: SQLite)")
 	n := flag.Int("n", 50000, "invitations to answer")
 	clients := flag.Int("clients", 64, "clients answering at once")
+	pgData := flag.String("pgdata", "", "the PostgreSQL server's data directory, to measure its CPU")
 	flag.Parse()
-	res, err := run(*avisBin, *dbURL, *n, *clients)
+	res, err := run(*avisBin, *dbURL, *pgData, *n, *clients)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "benchanswer:", err)
 		os.Exit(1)
@@ -134,7 +138,7 @@ func freePort() string {
 	return l.Addr().String()
 }
 
-func run(avisBin, dbURL string, n, clients int) (Result, error) {
+func run(avisBin, dbURL, pgData string, n, clients int) (Result, error) {
 	res := Result{Database: "sqlite", Invitations: n, Clients: clients}
 	if dbURL != "" {
 		res.Database = "postgres"
@@ -187,7 +191,7 @@ func run(avisBin, dbURL string, n, clients int) (Result, error) {
 		return res, err
 	}
 
-	avisCPU0, selfCPU0 := procCPU(serve.Process.Pid), procCPU(os.Getpid())
+	avisCPU0, selfCPU0, pgCPU0 := procCPU(serve.Process.Pid), procCPU(os.Getpid()), postgresCPU(pgData)
 	var next, acked, failed atomic.Int64
 	reqLat := make([][]float64, clients)
 	respLat := make([][]float64, clients)
@@ -222,6 +226,7 @@ func run(avisBin, dbURL string, n, clients int) (Result, error) {
 	res.Seconds = time.Since(started).Seconds()
 	res.AvisCPU = procCPU(serve.Process.Pid) - avisCPU0
 	res.ClientCPU = procCPU(os.Getpid()) - selfCPU0
+	res.PostgresCPU = postgresCPU(pgData) - pgCPU0
 	res.PeakRSSMB = peakRSS(serve.Process.Pid)
 	stop()
 
@@ -593,6 +598,34 @@ func peakRSS(pid int) int {
 		}
 	}
 	return 0
+}
+
+// postgresCPU returns the CPU seconds used so far by the PostgreSQL server
+// whose data directory is dir: its postmaster and the backends it started
+// (those of avis's pool live through the run). 0 when dir is empty.
+func postgresCPU(dir string) float64 {
+	if dir == "" {
+		return 0
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "postmaster.pid"))
+	if err != nil {
+		return 0
+	}
+	pm, _ := strconv.Atoi(strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0]))
+	total := procCPU(pm)
+	procs, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, p := range procs {
+		st, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		f := strings.Fields(string(st[strings.LastIndexByte(string(st), ')')+2:]))
+		if ppid, _ := strconv.Atoi(f[1]); ppid == pm && pm != 0 {
+			pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(p)))
+			total += procCPU(pid)
+		}
+	}
+	return total
 }
 
 // procCPU reads the CPU seconds (user and system) a process used so far.
