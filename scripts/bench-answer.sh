@@ -29,7 +29,7 @@ done
 # f DB FIELD [DIGITS]: a figure of a run, rounded.
 f() { python3 -c "import json,sys; v=json.loads(sys.argv[1])['$2']; print(v if isinstance(v, int) else round(v, ${3:-0}) if ${3:-0} else round(v))" "${r[$1]}"; }
 row() {
-	echo "| $2 | $(f "$1" responses_per_s) | $(f "$1" requests_per_s) | $(f "$1" request_p50_ms 1) / $(f "$1" request_p99_ms 1) ms | $(f "$1" response_p50_ms) / $(f "$1" response_p99_ms) ms | $(f "$1" acknowledged) / $(f "$1" stored) / $(f "$1" lost) | $(f "$1" failed) | $(f "$1" peak_rss_mb) MB | $(f "$1" avis_cpu_s) s / $(f "$1" client_cpu_s) s$3 | ≥ 5,000/s, p99 < 100 ms |"
+	echo "| $2 | $(f "$1" responses_per_s) | $(f "$1" requests_per_s) | $(f "$1" request_p50_ms 1) / $(f "$1" request_p99_ms 1) ms | $(f "$1" response_p50_ms) / $(f "$1" response_p99_ms) ms | $(f "$1" acknowledged) / $(f "$1" stored) / $(f "$1" lost) | $(f "$1" failed) | $(f "$1" peak_rss_mb) MB | $(f "$1" avis_cpu_s) s / $(f "$1" client_cpu_s) s${3:-} | ≥ 5,000/s, p99 < 100 ms |"
 }
 # per DB FIELD: CPU milliseconds of a field per acknowledged response.
 per() { python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(round(d['$2']*1000/max(1, d['acknowledged']), 2))" "${r[$1]}"; }
@@ -56,9 +56,9 @@ question), POSTs it with the form's hidden fields, follows the 303 to the
 next page, and so on until the thank-you page (about 5.5 requests a
 response). The clients run in the benchmark process on the same 2 cores
 (their CPU is in the table); on PostgreSQL the database server shares them
-too (its CPU is the third figure). "Acknowledged" counts the thank-you pages received, "stored" the
-complete responses in the database after the run: "lost" is the
-acknowledged responses not stored.
+too (its CPU is the third figure). "Acknowledged" counts the thank-you
+pages received, "stored" the complete responses in the database after the
+run: "lost" is the acknowledged responses not stored.
 
 The first survey page weighs $html bytes of HTML and $css bytes of style
 sheets (avis's and the tenant's brand colour): $((html + css)) bytes
@@ -84,7 +84,8 @@ third of the rendering), the tenant read on every page. On PostgreSQL
 ($(per postgres avis_cpu_s) ms of avis CPU and $(per postgres postgres_cpu_s) ms of the server's per response, about
 25 statements) the server shares the cores and every statement is a
 round trip: the group commit runs the statements of its callers one after
-the other in one transaction, so the rate follows the round trip. $lostline
+the other in one transaction, so the rate follows the round trip.
+$lostline
 <!-- answer:end -->
 MD
 )
