@@ -19,6 +19,8 @@ test:
 ## bench: the benchmarks named by the issues; figures go to docs/benchmarks.md
 bench: build
 	scripts/bench.sh
+	scripts/bench-import.sh
+	scripts/bench-send.sh
 	scripts/bench-answer.sh
 
 ## bench-import: import 1M contacts through the CLI on both databases

@@ -63,7 +63,7 @@ psql "$AVIS_TEST_POSTGRES_URL" -qc 'CREATE DATABASE avis_bench' >/dev/null
 echo "serve on PostgreSQL..." >&2
 read -r pg_ms pg_rss < <(serve_figures "$pgdb")
 
-cat >"$out" <<MD
+cat >"$tmp/head.md" <<MD
 # Benchmarks
 
 Written by \`make bench\` (scripts/bench.sh) on $day, on this machine:
@@ -84,5 +84,12 @@ as in the tests). Each Go benchmark runs for 2 s.
 | \`avis serve\`: cold start to the first 200 from \`/readyz\`, ms | $lite_ms | $pg_ms | < 1,000 on SQLite |
 | \`avis serve\`: idle RSS 5 s after start (demo data), MB | $lite_rss | $pg_rss | < 50 |
 MD
+# The sections other scripts write (<!-- name:start --> … <!-- name:end -->)
+# and what follows them stay as they are.
+{
+	cat "$tmp/head.md"
+	if [ -f "$out" ]; then awk '/<!-- [a-z]+:start -->/{p=1} p' "$out" | sed '1s/^/\n/'; fi
+} >"$tmp/all.md"
+cp "$tmp/all.md" "$out"
 echo "wrote $out" >&2
-cat "$out"
+cat "$tmp/head.md"
