@@ -21,14 +21,12 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -45,6 +43,7 @@ import (
 	"avis/internal/privacy"
 	"avis/internal/survey"
 	"avis/internal/vault"
+	"avis/scripts/internal/proc"
 )
 
 // Result is what one run measured.
@@ -129,15 +128,6 @@ const surveyJSON = `{"avis_survey": 1, "name": "Après la livraison", "default_l
   ]}
  ]}`
 
-func freePort() string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 func run(avisBin, dbURL, pgData string, n, clients int) (Result, error) {
 	res := Result{Database: "sqlite", Invitations: n, Clients: clients}
 	if dbURL != "" {
@@ -148,7 +138,7 @@ func run(avisBin, dbURL, pgData string, n, clients int) (Result, error) {
 		return res, err
 	}
 	defer os.RemoveAll(dir)
-	addr := freePort()
+	addr := proc.FreePort()
 	envv := append(os.Environ(), "AVIS_DATA="+dir, "AVIS_DATABASE_URL="+dbURL, "AVIS_ADDR="+addr, "AVIS_LOG_LEVEL=warn",
 		"AVIS_BASE_URL=http://"+addr)
 	cmd := exec.Command(avisBin, "tenant", "create", "--slug", "bench", "--name", "Boutique Exemple")
@@ -191,7 +181,7 @@ func run(avisBin, dbURL, pgData string, n, clients int) (Result, error) {
 		return res, err
 	}
 
-	avisCPU0, selfCPU0, pgCPU0 := procCPU(serve.Process.Pid), procCPU(os.Getpid()), postgresCPU(pgData)
+	avisCPU0, selfCPU0, pgCPU0 := proc.CPU(serve.Process.Pid), proc.CPU(os.Getpid()), proc.PostgresCPU(pgData)
 	var next, acked, failed atomic.Int64
 	reqLat := make([][]float64, clients)
 	respLat := make([][]float64, clients)
@@ -224,10 +214,10 @@ func run(avisBin, dbURL, pgData string, n, clients int) (Result, error) {
 	}
 	wg.Wait()
 	res.Seconds = time.Since(started).Seconds()
-	res.AvisCPU = procCPU(serve.Process.Pid) - avisCPU0
-	res.ClientCPU = procCPU(os.Getpid()) - selfCPU0
-	res.PostgresCPU = postgresCPU(pgData) - pgCPU0
-	res.PeakRSSMB = peakRSS(serve.Process.Pid)
+	res.AvisCPU = proc.CPU(serve.Process.Pid) - avisCPU0
+	res.ClientCPU = proc.CPU(os.Getpid()) - selfCPU0
+	res.PostgresCPU = proc.PostgresCPU(pgData) - pgCPU0
+	res.PeakRSSMB = proc.PeakRSS(serve.Process.Pid)
 	stop()
 
 	res.Acknowledged, res.Failed = int(acked.Load()), int(failed.Load())
@@ -583,59 +573,4 @@ func percentiles(xs []float64) (p50, p99 float64) {
 	}
 	slices.Sort(xs)
 	return xs[len(xs)/2], xs[min(len(xs)-1, len(xs)*99/100)]
-}
-
-// peakRSS reads a process's peak resident set (VmHWM) in MB.
-func peakRSS(pid int) int {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, "VmHWM:") {
-			kb, _ := strconv.Atoi(strings.Fields(line)[1])
-			return kb / 1024
-		}
-	}
-	return 0
-}
-
-// postgresCPU returns the CPU seconds used so far by the PostgreSQL server
-// whose data directory is dir: its postmaster and the backends it started
-// (those of avis's pool live through the run). 0 when dir is empty.
-func postgresCPU(dir string) float64 {
-	if dir == "" {
-		return 0
-	}
-	b, err := os.ReadFile(filepath.Join(dir, "postmaster.pid"))
-	if err != nil {
-		return 0
-	}
-	pm, _ := strconv.Atoi(strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0]))
-	total := procCPU(pm)
-	procs, _ := filepath.Glob("/proc/[0-9]*/stat")
-	for _, p := range procs {
-		st, err := os.ReadFile(p)
-		if err != nil {
-			continue
-		}
-		f := strings.Fields(string(st[strings.LastIndexByte(string(st), ')')+2:]))
-		if ppid, _ := strconv.Atoi(f[1]); ppid == pm && pm != 0 {
-			pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(p)))
-			total += procCPU(pid)
-		}
-	}
-	return total
-}
-
-// procCPU reads the CPU seconds (user and system) a process used so far.
-func procCPU(pid int) float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
-	ut, _ := strconv.ParseFloat(f[11], 64)
-	st, _ := strconv.ParseFloat(f[12], 64)
-	return (ut + st) / 100 // clock ticks (USER_HZ = 100 on Linux)
 }

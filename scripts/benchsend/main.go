@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -37,6 +36,7 @@ import (
 	"avis/internal/journey"
 	"avis/internal/survey"
 	"avis/internal/vault"
+	"avis/scripts/internal/proc"
 )
 
 // Result is what one run measured.
@@ -75,15 +75,6 @@ func main() {
 	json.NewEncoder(os.Stdout).Encode(res)
 }
 
-func freePort() string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 func run(avisBin, dbURL string, n, samples int, dkimKind string, workers, pool int) (Result, error) {
 	ctx := context.Background()
 	res := Result{Database: "sqlite", Messages: n, DKIM: dkimKind}
@@ -95,7 +86,7 @@ func run(avisBin, dbURL string, n, samples int, dkimKind string, workers, pool i
 		return res, err
 	}
 	defer os.RemoveAll(dir)
-	addr := freePort()
+	addr := proc.FreePort()
 	srv, err := smtptest.Start()
 	if err != nil {
 		return res, err
@@ -195,7 +186,7 @@ func run(avisBin, dbURL string, n, samples int, dkimKind string, workers, pool i
 	serve := exec.Command(avisBin, "serve")
 	serve.Env, serve.Stderr = envv, os.Stderr
 	started := time.Now()
-	selfBefore := selfCPU()
+	selfBefore := proc.SelfCPU()
 	if err := serve.Start(); err != nil {
 		return res, err
 	}
@@ -212,9 +203,9 @@ func run(avisBin, dbURL string, n, samples int, dkimKind string, workers, pool i
 	res.SendRate = float64(n) / res.SendSeconds
 	res.MessageBytes = size
 	mu.Unlock()
-	res.PeakRSSMB = peakRSS(serve.Process.Pid)
-	res.AvisCPU = procCPU(serve.Process.Pid)
-	res.SMTPCPU = selfCPU() - selfBefore
+	res.PeakRSSMB = proc.PeakRSS(serve.Process.Pid)
+	res.AvisCPU = proc.CPU(serve.Process.Pid)
+	res.SMTPCPU = proc.SelfCPU() - selfBefore
 
 	// Latency: events one by one through the API, zero delay.
 	base := "http://" + addr
@@ -260,37 +251,8 @@ func run(avisBin, dbURL string, n, samples int, dkimKind string, workers, pool i
 		res.LatencyP99Ms = lat[min(len(lat)-1, len(lat)*99/100)]
 		res.LatencySamples = len(lat)
 	}
-	if rss := peakRSS(serve.Process.Pid); rss > res.PeakRSSMB {
+	if rss := proc.PeakRSS(serve.Process.Pid); rss > res.PeakRSSMB {
 		res.PeakRSSMB = rss
 	}
 	return res, nil
 }
-
-// peakRSS reads a process's peak resident set (VmHWM) in MB.
-func peakRSS(pid int) int {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, "VmHWM:") {
-			kb, _ := strconv.Atoi(strings.Fields(line)[1])
-			return kb / 1024
-		}
-	}
-	return 0
-}
-
-// procCPU reads the CPU seconds (user and system) a process used so far.
-func procCPU(pid int) float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
-	ut, _ := strconv.ParseFloat(f[11], 64)
-	st, _ := strconv.ParseFloat(f[12], 64)
-	return (ut + st) / 100 // clock ticks (USER_HZ = 100 on Linux)
-}
-
-func selfCPU() float64 { return procCPU(os.Getpid()) }
