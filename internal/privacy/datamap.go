@@ -195,7 +195,8 @@ func buildMap() []Field {
 		col{"step_id", NotPersonal, journey}, col{"occurred_at", NotPersonal, journey},
 		col{"attributes", NotPersonal, "segmenting results (non-personal event attributes only)"},
 		col{"idempotency_key", NotPersonal, "receiving each event once"}, col{"source_kind", NotPersonal, journey},
-		col{"source_id", NotPersonal, journey}, col{"created_at", NotPersonal, journey})...)
+		col{"source_id", NotPersonal, journey}, col{"created_at", NotPersonal, journey},
+		col{"sync_seq", NotPersonal, feedOrder})...)
 	const drop = "fetching the contact files the tenant's CRM leaves on its SFTP server"
 	m = append(m, table("sftp_sources", Contract, KeepWithTenant,
 		col{"tenant_id", NotPersonal, drop}, col{"id", NotPersonal, drop}, col{"name", NotPersonal, drop},

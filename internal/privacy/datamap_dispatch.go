@@ -29,7 +29,8 @@ func dispatchMap() []Field {
 		col{"reminders_sent", NotPersonal, status}, col{"attempts", NotPersonal, status},
 		col{"provider_id", Pseudonymous, "matching the provider's delivery receipts"}, col{"segments", NotPersonal, "SMS cost"},
 		col{"created_at", NotPersonal, status}, col{"updated_at", NotPersonal, status},
-		col{"claimed_until", NotPersonal, "letting one sending run at a time work on an invitation"})...)
+		col{"claimed_until", NotPersonal, "letting one sending run at a time work on an invitation"},
+		col{"sync_seq", NotPersonal, feedOrder})...)
 	m = append(m, table("outbox_messages", LegitimateInterest, KeepCustomer3Y,
 		col{"tenant_id", NotPersonal, outbox}, col{"id", NotPersonal, outbox}, col{"invitation_id", Pseudonymous, outbox},
 		col{"contact_id", Pseudonymous, outbox}, col{"channel", NotPersonal, outbox}, col{"kind", NotPersonal, outbox},

@@ -24,7 +24,8 @@ func responseMap() []Field {
 		col{"notice_hash", NotPersonal, "knowing which information notice the person was shown (GDPR 13, 14)"},
 		col{"status", NotPersonal, answer}, col{"page", NotPersonal, resume},
 		col{"resume_hash", Pseudonymous, resume},
-		col{"started_at", NotPersonal, stats}, col{"updated_at", NotPersonal, stats}, col{"completed_at", NotPersonal, stats})...)
+		col{"started_at", NotPersonal, stats}, col{"updated_at", NotPersonal, stats}, col{"completed_at", NotPersonal, stats},
+		col{"sync_seq", NotPersonal, feedOrder})...)
 	m = append(m, table("response_answers", LegitimateInterest, KeepCustomer3Y,
 		col{"tenant_id", NotPersonal, answer}, col{"response_id", Pseudonymous, answer}, col{"question_id", NotPersonal, answer},
 		col{"kind", NotPersonal, stats}, col{"number", NotPersonal, stats}, col{"choices", NotPersonal, stats},
