@@ -21,6 +21,7 @@ import (
 	"avis/internal/crmsync"
 	"avis/internal/db"
 	"avis/internal/dispatch"
+	"avis/internal/feed"
 	"avis/internal/journey"
 	"avis/internal/privacy"
 	"avis/internal/response"
@@ -53,6 +54,9 @@ type app struct {
 	// responses keeps the answers; consents is the consent ledger.
 	responses *response.Store
 	consents  *privacy.Consents
+	// feed orders the changes the CRM reads back and carries the webhook
+	// events.
+	feed *feed.Feed
 }
 
 func (a *app) Close() {
@@ -134,13 +138,15 @@ func open(ctx context.Context, e env, c config.Config) (*app, error) {
 	clear(key)
 	a.audit = audit.New(d)
 	a.accounts = account.NewStore(d, a.vault, a.audit, account.Options{SessionTTL: c.SessionTTL, MaxFailures: c.LoginMaxFails})
+	a.feed = feed.New(d)
 	a.contacts = contact.NewStore(d, a.vault, a.audit)
+	a.contacts.UseFeed(a.feed)
 	a.journeys = journey.NewStore(d, a.audit)
 	a.sftp = crmsync.NewStore(d, a.vault, a.audit)
 	a.surveys = survey.NewStore(d, a.audit)
 	a.notices = privacy.NewNotices(d, a.audit, operator(c))
 	a.consents = privacy.NewConsents(d)
-	a.responses = response.NewStore(d, a.vault, a.audit, a.consents, a.log, response.Options{})
+	a.responses = response.NewStore(d, a.vault, a.audit, a.consents, a.log, response.Options{Feed: a.feed})
 	a.contacts.OnErase(a.responses.ForgetContact)
 	if err := a.openDispatch(); err != nil {
 		a.Close()
@@ -225,6 +231,6 @@ func (a *app) openDispatch() error {
 		t.Email = dispatch.SMTPTransport{SMTP: a.smtp}
 	}
 	a.dispatch = dispatch.NewStore(a.db, a.vault, a.audit, a.contacts, a.accounts, a.log,
-		dispatch.Options{BaseURL: c.BaseURL, Transports: t, Outbox: c.Demo, TenantRate: c.TenantSendRate})
+		dispatch.Options{BaseURL: c.BaseURL, Transports: t, Outbox: c.Demo, TenantRate: c.TenantSendRate, Feed: a.feed})
 	return nil
 }

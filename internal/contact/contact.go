@@ -16,6 +16,7 @@ import (
 
 	"avis/internal/audit"
 	"avis/internal/db"
+	"avis/internal/feed"
 	"avis/internal/vault"
 )
 
@@ -57,6 +58,8 @@ type Store struct {
 	db    *db.DB
 	vault *vault.Vault
 	audit *audit.Log
+	// feed hears of erasures (see UseFeed).
+	feed *feed.Feed
 	// eraseHooks run inside the erase transaction (see OnErase).
 	eraseHooks []EraseHook
 }
@@ -67,13 +70,18 @@ type Store struct {
 // back.
 type EraseHook func(ctx context.Context, tx *sql.Tx, tenantID, contactID string) error
 
+// UseFeed makes Erase tell f (subject.erased). Call it while wiring the
+// stores, before serving; without it the events go to a feed without
+// hooks.
+func (s *Store) UseFeed(f *feed.Feed) { s.feed = f }
+
 // OnErase adds a hook that Erase runs inside its transaction. Call it while
 // wiring the stores, before serving.
 func (s *Store) OnErase(h EraseHook) { s.eraseHooks = append(s.eraseHooks, h) }
 
 // NewStore returns a Store.
 func NewStore(d *db.DB, v *vault.Vault, a *audit.Log) *Store {
-	return &Store{db: d, vault: v, audit: a}
+	return &Store{db: d, vault: v, audit: a, feed: feed.New(d)}
 }
 
 // NormaliseEmail trims an address, lower-cases it, turns an international
@@ -319,12 +327,16 @@ func (s *Store) List(ctx context.Context, actor audit.Actor, tenantID, after str
 // read.
 func (s *Store) Erase(ctx context.Context, actor audit.Actor, tenantID, id string) error {
 	return s.db.Tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `/* contact.Store.Erase */ DELETE FROM contacts WHERE tenant_id = $1 AND id = $2`, tenantID, id)
+		var external string
+		err := tx.QueryRowContext(ctx, `/* contact.Store.Erase */ DELETE FROM contacts WHERE tenant_id = $1 AND id = $2 RETURNING external_id`,
+			tenantID, id).Scan(&external)
 		if err != nil {
-			return fmt.Errorf("erase contact: %w", err)
+			return fmt.Errorf("erase contact: %w", db.Translate(err))
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return db.ErrNotFound
+		// The CRMs that received the person's data hear of the erasure by
+		// their own id (subject.erased).
+		if err := s.feed.Emit(ctx, tx, tenantID, feed.Event{Type: feed.SubjectErased, ObjectID: id, ContactID: id, ExternalID: external}); err != nil {
+			return fmt.Errorf("erase contact: %w", err)
 		}
 		for _, h := range s.eraseHooks {
 			if err := h(ctx, tx, tenantID, id); err != nil {

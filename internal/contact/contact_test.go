@@ -10,6 +10,7 @@ import (
 	"avis/internal/contact"
 	"avis/internal/db"
 	"avis/internal/db/dbtest"
+	"avis/internal/feed"
 	"avis/internal/vault"
 )
 
@@ -60,7 +61,7 @@ func TestCreateGetEraseIsolation(t *testing.T) {
 	ctx := context.Background()
 	s, d, a := newStore(t)
 	actor := audit.System("test")
-	c, err := s.Create(ctx, actor, "a", contact.Input{Email: "Zoé.Martin@Example.com", Phone: "+33199001122", FirstName: "Zoé", LastName: "Martin", Country: "FR"})
+	c, err := s.Create(ctx, actor, "a", contact.Input{ExternalID: "CRM-77", Email: "Zoé.Martin@Example.com", Phone: "+33199001122", FirstName: "Zoé", LastName: "Martin", Country: "FR"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,6 +101,18 @@ func TestCreateGetEraseIsolation(t *testing.T) {
 	}
 	if _, err := s.Get(ctx, actor, "a", c.ID); !errors.Is(err, db.ErrNotFound) {
 		t.Fatalf("after erase Get = %v", err)
+	}
+	// The CRM hears of the erasure by its own id, and only the erasure
+	// that happened.
+	evs, err := feed.New(d).After(ctx, "a", 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 1 || evs[0].Type != feed.SubjectErased || evs[0].ExternalID != "CRM-77" || evs[0].ObjectID != c.ID {
+		t.Fatalf("feed after erasure: %+v", evs)
+	}
+	if evs, _ := feed.New(d).After(ctx, "b", 0, 10); len(evs) != 0 {
+		t.Fatalf("the refused erasure reached the other tenant's feed: %+v", evs)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"avis/internal/db"
+	"avis/internal/feed"
 )
 
 // MarkAnswered records, through q (the transaction that completes the
@@ -15,8 +16,12 @@ import (
 // alone. It reports whether the invitation changed: false when it was
 // already answered, or expired, or never sent.
 func MarkAnswered(ctx context.Context, q db.Querier, tenantID, invitationID string, at time.Time) (bool, error) {
-	res, err := q.ExecContext(ctx, `/* dispatch.MarkAnswered */ UPDATE invitations SET status = 'answered', answered_at = $3, updated_at = $3
-		WHERE tenant_id = $1 AND id = $2 AND status IN ('sent', 'delivered', 'sending', 'bounced')`, tenantID, invitationID, db.Stamp(at))
+	seq, err := feed.Reserve(ctx, q, tenantID, 1)
+	if err != nil {
+		return false, fmt.Errorf("invitation answered: %w", err)
+	}
+	res, err := q.ExecContext(ctx, `/* dispatch.MarkAnswered */ UPDATE invitations SET status = 'answered', answered_at = $3, updated_at = $3, sync_seq = $4
+		WHERE tenant_id = $1 AND id = $2 AND status IN ('sent', 'delivered', 'sending', 'bounced')`, tenantID, invitationID, db.Stamp(at), seq)
 	if err != nil {
 		return false, fmt.Errorf("invitation answered: %w", db.Translate(err))
 	}

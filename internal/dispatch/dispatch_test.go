@@ -21,6 +21,7 @@ import (
 	"avis/internal/contact"
 	"avis/internal/db"
 	"avis/internal/db/dbtest"
+	"avis/internal/feed"
 	"avis/internal/jobs"
 	"avis/internal/journey"
 	"avis/internal/privacy"
@@ -140,6 +141,16 @@ func (e *env) event(contactID string, at time.Time) Scheduled {
 // run works the send job of an invitation as River would.
 func (e *env) run(id string, reminder int) error {
 	return e.s.send(context.Background(), SendArgs{TenantID: e.tenant.ID, InvitationID: id, Reminder: reminder}, false, nil)
+}
+
+// events returns the tenant's feed events, oldest first.
+func (e *env) events() []feed.Event {
+	e.t.Helper()
+	evs, err := feed.New(e.db).After(context.Background(), e.tenant.ID, 0, 100)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return evs
 }
 
 func (e *env) inv(id string) Invitation {
@@ -415,6 +426,10 @@ func TestUnsubscribeByToken(t *testing.T) {
 	reach, _ := e.contacts.Reachability(ctx, nil, e.tenant.ID, cid)
 	if sup, why, _ := privacy.Suppressed(ctx, e.db.R, e.tenant.ID, reach.EmailIndex); !sup || why != privacy.ReasonUnsubscribed {
 		t.Fatalf("suppressed = %v %s", sup, why)
+	}
+	// The CRM hears of it once (contact.unsubscribed), by the contact.
+	if got := e.events(); len(got) != 1 || got[0].Type != feed.ContactUnsubscribed || got[0].ObjectID != cid {
+		t.Fatalf("feed events after unsubscribing twice: %+v", got)
 	}
 	// The next event for this person is suppressed at once.
 	e.clock.set(e.clock.now().AddDate(0, 2, 0))

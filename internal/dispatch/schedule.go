@@ -11,6 +11,7 @@ import (
 
 	"avis/internal/contact"
 	"avis/internal/db"
+	"avis/internal/feed"
 	"avis/internal/journey"
 	"avis/internal/privacy"
 )
@@ -226,13 +227,20 @@ func chooseChannel(r *Rule, reach contact.Reach, suppressed map[string]string) (
 // rule already have one; it returns the "touchpoint rule" pairs inserted.
 func (s *Store) insertInvitations(ctx context.Context, tx *sql.Tx, tenantID string, invs []Invitation, now time.Time) (map[string]bool, error) {
 	done := map[string]bool{}
+	if len(invs) == 0 {
+		return done, nil
+	}
+	seq, err := feed.Reserve(ctx, tx, tenantID, 1)
+	if err != nil {
+		return nil, fmt.Errorf("schedule invitations: %w", err)
+	}
 	const per = 200
 	for start := 0; start < len(invs); start += per {
 		end := min(start+per, len(invs))
 		var sb strings.Builder
-		args := make([]any, 0, 15*(end-start))
+		args := make([]any, 0, 16*(end-start))
 		sb.WriteString(`/* dispatch.Store.Schedule */ INSERT INTO invitations (tenant_id, id, rule_id, survey_id, step_id, contact_id,
-			touchpoint_id, channel, status, reason, token_hash, language, due_at, created_at, updated_at) VALUES `)
+			touchpoint_id, channel, status, reason, token_hash, language, due_at, created_at, updated_at, sync_seq) VALUES `)
 		for i := start; i < end; i++ {
 			inv := invs[i]
 			token, err := s.token(ctx, tx, tenantID, inv.ID)
@@ -244,7 +252,7 @@ func (s *Store) insertInvitations(ctx context.Context, tx *sql.Tx, tenantID stri
 			}
 			sb.WriteByte('(')
 			for k, v := range []any{tenantID, inv.ID, inv.RuleID, inv.SurveyID, inv.StepID, inv.ContactID, inv.TouchpointID, inv.Channel,
-				inv.Status, inv.Reason, TokenHash(token), inv.Language, db.Stamp(inv.DueAt), db.Stamp(now), db.Stamp(now)} {
+				inv.Status, inv.Reason, TokenHash(token), inv.Language, db.Stamp(inv.DueAt), db.Stamp(now), db.Stamp(now), seq} {
 				if k > 0 {
 					sb.WriteByte(',')
 				}

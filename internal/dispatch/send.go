@@ -15,6 +15,7 @@ import (
 	"avis/internal/channel/sms"
 	"avis/internal/contact"
 	"avis/internal/db"
+	"avis/internal/feed"
 	"avis/internal/privacy"
 	"avis/internal/vault"
 )
@@ -455,8 +456,12 @@ func (s *Store) commitSent(ctx context.Context, a SendArgs, rc *renderCtx, msg M
 		var res sql.Result
 		var err error
 		if a.Reminder == 0 {
+			var seq int64
+			if seq, err = feed.Reserve(ctx, tx, a.TenantID, 1); err != nil {
+				return fmt.Errorf("record sent invitation: %w", err)
+			}
 			res, err = s.wq.In(tx).ExecContext(ctx, commitSentQuery,
-				a.TenantID, inv.ID, inv.Channel, db.Stamp(now), db.Stamp(now.AddDate(0, 0, rule.ExpiryDays)), inv.ProviderID, msg.Info.Segments)
+				a.TenantID, inv.ID, inv.Channel, db.Stamp(now), db.Stamp(now.AddDate(0, 0, rule.ExpiryDays)), inv.ProviderID, msg.Info.Segments, seq)
 		} else {
 			res, err = tx.ExecContext(ctx, `/* dispatch.Store.commitSent */ UPDATE invitations SET reminders_sent = $3, updated_at = $4
 				WHERE tenant_id = $1 AND id = $2 AND reminders_sent = $5 AND status IN ('sent', 'delivered')`,
@@ -486,15 +491,22 @@ func (s *Store) commitSent(ctx context.Context, a SendArgs, rc *renderCtx, msg M
 }
 
 const commitSentQuery = `/* dispatch.Store.commitSent */ UPDATE invitations SET status = 'sent', reason = '', channel = $3,
-	sent_at = $4, expires_at = $5, attempts = attempts + 1, provider_id = $6, segments = $7, updated_at = $4
+	sent_at = $4, expires_at = $5, attempts = attempts + 1, provider_id = $6, segments = $7, updated_at = $4, sync_seq = $8
 	WHERE tenant_id = $1 AND id = $2 AND status IN ('scheduled', 'sending')`
 
 // uncommit puts back an invitation whose delivery failed after commitSent.
 func (s *Store) uncommit(ctx context.Context, a SendArgs, inv Invitation) error {
 	var err error
 	if a.Reminder == 0 {
-		_, err = s.db.W.ExecContext(ctx, `/* dispatch.Store.uncommit */ UPDATE invitations SET status = 'scheduled', sent_at = 0, expires_at = 0,
-			attempts = attempts - 1, updated_at = $3 WHERE tenant_id = $1 AND id = $2 AND status = 'sent'`, a.TenantID, inv.ID, db.Now())
+		err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+			seq, err := feed.Reserve(ctx, tx, a.TenantID, 1)
+			if err != nil {
+				return err
+			}
+			_, err = tx.ExecContext(ctx, `/* dispatch.Store.uncommit */ UPDATE invitations SET status = 'scheduled', sent_at = 0, expires_at = 0,
+				attempts = attempts - 1, updated_at = $3, sync_seq = $4 WHERE tenant_id = $1 AND id = $2 AND status = 'sent'`, a.TenantID, inv.ID, db.Now(), seq)
+			return err
+		})
 	} else {
 		_, err = s.db.W.ExecContext(ctx, `/* dispatch.Store.uncommit */ UPDATE invitations SET reminders_sent = $3, updated_at = $4
 			WHERE tenant_id = $1 AND id = $2 AND reminders_sent = $5`, a.TenantID, inv.ID, a.Reminder-1, db.Now(), a.Reminder)
@@ -534,12 +546,47 @@ func (s *Store) finishFrom(ctx context.Context, a SendArgs, inv Invitation, from
 	if a.Reminder > 0 {
 		return nil
 	}
-	_, err := s.db.W.ExecContext(ctx, `/* dispatch.Store.finish */ UPDATE invitations SET status = $4, reason = $5, attempts = attempts + 1,
-		updated_at = $6 WHERE tenant_id = $1 AND id = $2 AND status = $3`, a.TenantID, inv.ID, from, status, reason, db.Now())
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		seq, err := feed.Reserve(ctx, tx, a.TenantID, 1)
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `/* dispatch.Store.finish */ UPDATE invitations SET status = $4, reason = $5, attempts = attempts + 1,
+			updated_at = $6, sync_seq = $7 WHERE tenant_id = $1 AND id = $2 AND status = $3`, a.TenantID, inv.ID, from, status, reason, db.Now(), seq)
+		if err != nil {
+			return db.Translate(err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 && status == StatusBounced {
+			return s.bounced(ctx, tx, a.TenantID, inv.ID, inv.ContactID)
+		}
+		return nil
+	})
 	if err != nil {
-		return fmt.Errorf("invitation status: %w", db.Translate(err))
+		return fmt.Errorf("invitation status: %w", err)
 	}
 	return nil
+}
+
+// bounced tells the feed that an invitation bounced, in the transaction
+// that recorded it.
+func (s *Store) bounced(ctx context.Context, tx *sql.Tx, tenantID, invitationID, contactID string) error {
+	return s.o.Feed.Emit(ctx, tx, tenantID, feed.Event{Type: feed.InvitationBounced, ObjectID: invitationID, ContactID: contactID,
+		ExternalID: s.externalID(ctx, tx, tenantID, contactID)})
+}
+
+// externalID returns the CRM's id of a contact, or "" when it has none or
+// is gone.
+func (s *Store) externalID(ctx context.Context, q db.Querier, tenantID, contactID string) string {
+	var ext string
+	if contactID == "" {
+		return ""
+	}
+	err := q.QueryRowContext(ctx, `/* dispatch.Store.externalID */ SELECT external_id FROM contacts WHERE tenant_id = $1 AND id = $2`,
+		tenantID, contactID).Scan(&ext)
+	if err != nil {
+		return ""
+	}
+	return ext
 }
 
 // recentlyAskedSent reports whether the contact got another invitation

@@ -16,6 +16,7 @@ import (
 	"avis/internal/channel/email"
 	"avis/internal/channel/email/smtptest"
 	"avis/internal/contact"
+	"avis/internal/feed"
 	"avis/internal/privacy"
 )
 
@@ -122,6 +123,9 @@ func TestSMTPBouncesAndRetries(t *testing.T) {
 	reach, _ := e.contacts.Reachability(ctx, nil, e.tenant.ID, bad)
 	if sup, why, _ := privacy.Suppressed(ctx, e.db.R, e.tenant.ID, reach.EmailIndex); !sup || why != privacy.ReasonHardBounce {
 		t.Fatalf("bounced address not suppressed: %v %s", sup, why)
+	}
+	if got := e.events(); len(got) != 1 || got[0].Type != feed.InvitationBounced || got[0].ObjectID != sc.InvitationID || got[0].ContactID != bad {
+		t.Fatalf("feed events after a hard bounce: %+v", got)
 	}
 
 	// A temporary refusal is retried: the job fails, the invitation waits.

@@ -15,6 +15,7 @@ import (
 	"avis/internal/channel/sms"
 	"avis/internal/contact"
 	"avis/internal/db"
+	"avis/internal/feed"
 	"avis/internal/jobs"
 	"avis/internal/vault"
 )
@@ -61,6 +62,9 @@ type Options struct {
 	TenantRate int
 	// Now replaces the clock in tests.
 	Now func() time.Time
+	// Feed receives the invitation.bounced and contact.unsubscribed
+	// events; nil for a feed without hooks.
+	Feed *feed.Feed
 }
 
 // NewStore returns a Store.
@@ -68,6 +72,9 @@ func NewStore(d *db.DB, v *vault.Vault, a *audit.Log, contacts *contact.Store, a
 	s := &Store{db: d, vault: v, audit: a, contacts: contacts, accounts: accounts, log: log, o: o, now: o.Now}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if s.o.Feed == nil {
+		s.o.Feed = feed.New(d)
 	}
 	s.rules.m = map[string]ruleEntry{}
 	s.settings.m = map[string]settingsEntry{}

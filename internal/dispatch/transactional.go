@@ -14,6 +14,7 @@ import (
 	"avis/internal/channel/sms"
 	"avis/internal/contact"
 	"avis/internal/db"
+	"avis/internal/feed"
 )
 
 // This file is the person's side of dispatch: a one-off message to one
@@ -194,8 +195,12 @@ func (s *Store) InvitationsOf(ctx context.Context, tenantID, contactID string) (
 // erased), inside the erase transaction. The outbox copies of their
 // messages stay, sealed under a key that the erasure destroys.
 func (s *Store) ForgetContact(ctx context.Context, tx *sql.Tx, tenantID, contactID string) error {
-	_, err := tx.ExecContext(ctx, `/* dispatch.Store.ForgetContact */ UPDATE invitations SET status = 'suppressed', reason = 'erased',
-		updated_at = $3 WHERE tenant_id = $1 AND contact_id = $2 AND status = 'scheduled'`, tenantID, contactID, db.Now())
+	seq, err := feed.Reserve(ctx, tx, tenantID, 1)
+	if err != nil {
+		return fmt.Errorf("forget invitations: %w", err)
+	}
+	_, err = tx.ExecContext(ctx, `/* dispatch.Store.ForgetContact */ UPDATE invitations SET status = 'suppressed', reason = 'erased',
+		updated_at = $3, sync_seq = $4 WHERE tenant_id = $1 AND contact_id = $2 AND status = 'scheduled'`, tenantID, contactID, db.Now(), seq)
 	if err != nil {
 		return fmt.Errorf("forget invitations: %w", db.Translate(err))
 	}
@@ -234,12 +239,24 @@ func (s *Store) Recheck(ctx context.Context, tenantID, contactID string) (int, e
 		if ch != "" || reason == ReasonNoAddress {
 			continue
 		}
-		res, err := s.db.W.ExecContext(ctx, `/* dispatch.Store.Recheck */ UPDATE invitations SET status = 'suppressed', reason = $3, updated_at = $4
-			WHERE tenant_id = $1 AND id = $2 AND status = 'scheduled'`, tenantID, inv.ID, reason, db.Now())
+		var k int64
+		err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+			seq, err := feed.Reserve(ctx, tx, tenantID, 1)
+			if err != nil {
+				return err
+			}
+			res, err := tx.ExecContext(ctx, `/* dispatch.Store.Recheck */ UPDATE invitations SET status = 'suppressed', reason = $3, updated_at = $4,
+				sync_seq = $5 WHERE tenant_id = $1 AND id = $2 AND status = 'scheduled'`, tenantID, inv.ID, reason, db.Now(), seq)
+			if err != nil {
+				return db.Translate(err)
+			}
+			k, _ = res.RowsAffected()
+			return nil
+		})
 		if err != nil {
-			return n, fmt.Errorf("recheck invitation: %w", db.Translate(err))
+			return n, fmt.Errorf("recheck invitation: %w", err)
 		}
-		if k, _ := res.RowsAffected(); k == 1 {
+		if k == 1 {
 			n++
 		}
 	}

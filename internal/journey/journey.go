@@ -17,6 +17,7 @@ import (
 
 	"avis/internal/audit"
 	"avis/internal/db"
+	"avis/internal/feed"
 )
 
 // Journey is a named sequence of steps.
@@ -273,9 +274,13 @@ func (s *Store) Record(ctx context.Context, tx *sql.Tx, tenantID string, e Event
 		attrs = string(b)
 	}
 	tp = Touchpoint{ID: db.NewID(), ContactID: e.ContactID, StepID: st.ID, StepKey: st.Key, OccurredAt: e.OccurredAt.UTC(), Attributes: e.Attributes}
+	seq, err := feed.Reserve(ctx, tx, tenantID, 1)
+	if err != nil {
+		return Touchpoint{}, false, fmt.Errorf("record event: %w", err)
+	}
 	_, err = tx.ExecContext(ctx, `/* journey.Store.Record */ INSERT INTO touchpoints (tenant_id, id, contact_id, step_id, occurred_at,
-		attributes, idempotency_key, source_kind, source_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		tenantID, tp.ID, e.ContactID, st.ID, db.Stamp(e.OccurredAt), attrs, e.IdempotencyKey, e.SourceKind, e.SourceID, db.Now())
+		attributes, idempotency_key, source_kind, source_id, created_at, sync_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		tenantID, tp.ID, e.ContactID, st.ID, db.Stamp(e.OccurredAt), attrs, e.IdempotencyKey, e.SourceKind, e.SourceID, db.Now(), seq)
 	if err != nil {
 		return Touchpoint{}, false, fmt.Errorf("record event: %w", db.Translate(err))
 	}

@@ -8,6 +8,7 @@ import (
 
 	"avis/internal/db"
 	"avis/internal/dispatch"
+	"avis/internal/feed"
 	"avis/internal/privacy"
 	"avis/internal/survey"
 )
@@ -60,8 +61,15 @@ func (s *Store) complete(ctx context.Context, tx *sql.Tx, r *Response, def *surv
 		}
 	}
 	stamp := db.Stamp(now)
-	if _, err := s.in(tx).ExecContext(ctx, qComplete, r.TenantID, r.ID, len(def.Pages), stamp); err != nil {
+	seq, err := feed.Reserve(ctx, s.in(tx), r.TenantID, 1)
+	if err != nil {
+		return err
+	}
+	if _, err := s.in(tx).ExecContext(ctx, qComplete, r.TenantID, r.ID, len(def.Pages), stamp, seq); err != nil {
 		return db.Translate(err)
+	}
+	if err := s.feed.Emit(ctx, tx, r.TenantID, feed.Event{Type: feed.ResponseCompleted, ObjectID: r.ID, ContactID: r.ContactID, At: now}); err != nil {
+		return err
 	}
 	if r.InvitationID != "" {
 		if _, err := dispatch.MarkAnswered(ctx, tx, r.TenantID, r.InvitationID, now); err != nil {

@@ -17,6 +17,7 @@ import (
 
 	"avis/internal/audit"
 	"avis/internal/db"
+	"avis/internal/feed"
 	"avis/internal/privacy"
 	"avis/internal/survey"
 	"avis/internal/vault"
@@ -89,6 +90,7 @@ type Store struct {
 	consents *privacy.Consents
 	log      *slog.Logger
 	now      func() time.Time
+	feed     *feed.Feed
 	// group commits concurrent submissions together.
 	group *db.GroupCommit
 	// rq and wq keep the answer path's queries prepared (read pool and
@@ -100,12 +102,18 @@ type Store struct {
 type Options struct {
 	// Now replaces the clock in tests.
 	Now func() time.Time
+	// Feed receives the response.created and response.completed events;
+	// nil for a feed without hooks.
+	Feed *feed.Feed
 }
 
 // NewStore returns a Store. Consents given with a response are written to
 // the ledger c.
 func NewStore(d *db.DB, v *vault.Vault, a *audit.Log, c *privacy.Consents, log *slog.Logger, o Options) *Store {
-	s := &Store{db: d, vault: v, audit: a, consents: c, log: log, now: o.Now, rq: db.NewStmts(d.R), wq: db.NewStmts(d.W)}
+	s := &Store{db: d, vault: v, audit: a, consents: c, log: log, now: o.Now, feed: o.Feed, rq: db.NewStmts(d.R), wq: db.NewStmts(d.W)}
+	if s.feed == nil {
+		s.feed = feed.New(d)
+	}
 	// A page with problems returns errNothing having written nothing: it
 	// is that submission's outcome and the others' commit goes on.
 	s.group = db.NewGroupCommit(d, func(err error) bool { return errors.Is(err, errNothing) })

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"avis/internal/db"
+	"avis/internal/feed"
 	"avis/internal/survey"
 	"avis/internal/vault"
 )
@@ -194,6 +195,9 @@ func (s *Store) submitTx(ctx context.Context, tx *sql.Tx, sub Submission, out *O
 		if err := s.create(ctx, tx, &r, sub.Start); err != nil {
 			return err
 		}
+		if err := s.feed.Emit(ctx, tx, r.TenantID, feed.Event{Type: feed.ResponseCreated, ObjectID: r.ID, ContactID: r.ContactID, At: now}); err != nil {
+			return err
+		}
 	}
 	if err := s.writePage(ctx, tx, &r, def, onPage, merged, now); err != nil {
 		return err
@@ -353,7 +357,11 @@ func (s *Store) writePage(ctx context.Context, tx *sql.Tx, r *Response, def *sur
 
 // moveTo records the page to show next.
 func (s *Store) moveTo(ctx context.Context, tx *sql.Tx, r *Response, merged survey.Answers, now time.Time, out *Outcome) error {
-	if _, err := s.in(tx).ExecContext(ctx, qMoveTo, r.TenantID, r.ID, r.Page, now.UnixMicro()); err != nil {
+	seq, err := feed.Reserve(ctx, s.in(tx), r.TenantID, 1)
+	if err != nil {
+		return err
+	}
+	if _, err := s.in(tx).ExecContext(ctx, qMoveTo, r.TenantID, r.ID, r.Page, now.UnixMicro(), seq); err != nil {
 		return db.Translate(err)
 	}
 	r.Answers = merged

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"database/sql"
 	"encoding/base64"
 	"errors"
 	"net/http"
@@ -296,7 +297,20 @@ func (s *Server) meUnsubscribe(w http.ResponseWriter, r *http.Request, sub meSub
 	}
 	outcome := privacy.OutcomeNoChange
 	if len(ix) > 0 {
-		if err := privacy.Suppress(r.Context(), s.DB.W, sub.TenantID, ix, kind, privacy.ReasonUnsubscribed); err != nil {
+		err := s.DB.Tx(r.Context(), func(tx *sql.Tx) error {
+			already, _, err := privacy.Suppressed(r.Context(), tx, sub.TenantID, ix)
+			if err != nil {
+				return err
+			}
+			if err := privacy.Suppress(r.Context(), tx, sub.TenantID, ix, kind, privacy.ReasonUnsubscribed); err != nil {
+				return err
+			}
+			if already {
+				return nil
+			}
+			return s.Dispatch.Unsubscribed(r.Context(), tx, sub.TenantID, sub.ContactID, ch)
+		})
+		if err != nil {
 			s.meState(w, r, sub, err)
 			return
 		}

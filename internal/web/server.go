@@ -21,6 +21,7 @@ import (
 	"avis/internal/crmsync"
 	"avis/internal/db"
 	"avis/internal/dispatch"
+	"avis/internal/feed"
 	"avis/internal/i18n"
 	"avis/internal/journey"
 	"avis/internal/privacy"
@@ -58,6 +59,8 @@ type Deps struct {
 	Jobs contact.Enqueuer
 	// Requests is the tenants' data-subject request log.
 	Requests *privacy.Requests
+	// Feed orders what the CRM reads back and carries webhook events.
+	Feed *feed.Feed
 	// Registry collects the metrics that /metrics shows.
 	Registry *prometheus.Registry
 	Version  string

@@ -28,6 +28,7 @@ import (
 	"avis/internal/db"
 	"avis/internal/db/dbtest"
 	"avis/internal/dispatch"
+	"avis/internal/feed"
 	"avis/internal/jobs"
 	"avis/internal/journey"
 	"avis/internal/privacy"
@@ -61,6 +62,7 @@ type env struct {
 	db       *db.DB
 	accounts *account.Store
 	contacts *contact.Store
+	feed     *feed.Feed
 	journeys *journey.Store
 	uploads  *contact.Uploads
 	sftp     *crmsync.Store
@@ -98,7 +100,9 @@ func newEnvWith(t *testing.T, change func(*config.Config)) *env {
 		Argon2Memory: 1024, Argon2Time: 1,
 		Now: func() time.Time { e.clockMu.Lock(); defer e.clockMu.Unlock(); return e.now },
 	})
+	e.feed = feed.New(e.db)
 	e.contacts = contact.NewStore(e.db, v, e.audit)
+	e.contacts.UseFeed(e.feed)
 	e.journeys = journey.NewStore(e.db, e.audit)
 	cfg := config.Default()
 	cfg.Data = t.TempDir()
@@ -113,7 +117,7 @@ func newEnvWith(t *testing.T, change func(*config.Config)) *env {
 	e.notices = privacy.NewNotices(e.db, e.audit, privacy.Operator{Name: "Avis Hébergement SAS", Address: "1 rue de la Paix, 75002 Paris", Email: "dpo@avis.example", Site: "avis.example"})
 	log := slog.New(slog.NewJSONHandler(e.logs, nil))
 	e.consents = privacy.NewConsents(e.db)
-	e.responses = response.NewStore(e.db, v, e.audit, e.consents, log, response.Options{})
+	e.responses = response.NewStore(e.db, v, e.audit, e.consents, log, response.Options{Feed: e.feed})
 	e.contacts.OnErase(e.responses.ForgetContact)
 	// The job queue works imports and SFTP fetches as `avis serve` does
 	// (cmd/avis/jobs.go).
@@ -121,7 +125,7 @@ func newEnvWith(t *testing.T, change func(*config.Config)) *env {
 	ws := river.NewWorkers()
 	river.AddWorker(ws, &contact.ImportWorker{Store: e.contacts, Uploads: e.uploads, TempDir: tmp})
 	crmsync.AddWorkers(ws, e.sftp, sftpImporter{e.contacts, tmp})
-	dopts := dispatch.Options{BaseURL: cfg.BaseURL}
+	dopts := dispatch.Options{BaseURL: cfg.BaseURL, Feed: e.feed}
 	if cfg.SMTPURL != "" {
 		relay, err := email.ParseRelayURL(cfg.SMTPURL)
 		if err != nil {
@@ -156,7 +160,7 @@ func newEnvWith(t *testing.T, change func(*config.Config)) *env {
 	srv, err := web.New(web.Deps{Config: cfg, Log: log, DB: e.db,
 		Accounts: e.accounts, Audit: e.audit, Contacts: e.contacts, Journeys: e.journeys,
 		Responses: e.responses, Consents: e.consents,
-		Uploads: e.uploads, SFTP: e.sftp, Surveys: e.surveys, Dispatch: e.dispatch, Notices: e.notices, Jobs: e.jobs, Requests: e.requests, Registry: prometheus.NewRegistry(), Version: "test"})
+		Uploads: e.uploads, SFTP: e.sftp, Surveys: e.surveys, Dispatch: e.dispatch, Notices: e.notices, Jobs: e.jobs, Requests: e.requests, Feed: e.feed, Registry: prometheus.NewRegistry(), Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
