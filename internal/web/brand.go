@@ -14,14 +14,6 @@ import (
 // origin). It never fails the page: an unknown tenant shows avis alone, a
 // profile that cannot be read shows the name alone.
 func (s *Server) brandFor(ctx context.Context, tenantID string) *publicBrand {
-	if s.Notices == nil {
-		t, err := s.Accounts.TenantByID(ctx, tenantID)
-		if err != nil {
-			s.Log.Warn("web: brand", "tenant", tenantID, "err", err)
-			return nil
-		}
-		return &publicBrand{Name: t.Name}
-	}
 	// The name and the profile come from one short cache: the survey page
 	// asks for them on every page shown and sent.
 	name, p, err := s.Notices.Public(ctx, tenantID)
