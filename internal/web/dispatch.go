@@ -665,7 +665,8 @@ func (s *Server) unsubscribePost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		s.fail(w, r, err)
+		s.Log.Error("unsubscribe", "err", err)
+		s.publicPage(w, r, http.StatusInternalServerError, "public_me_state", publicOpts{Title: "Something went wrong"}, map[string]any{"Failed": true})
 		return
 	}
 	s.publicPage(w, r, http.StatusOK, "public_unsubscribe", publicOpts{Title: "Unsubscribe"}, map[string]any{"Done": true, "Channel": ch})

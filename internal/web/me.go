@@ -191,7 +191,12 @@ func (s *Server) mePost(w http.ResponseWriter, r *http.Request) {
 		s.meState(w, r, sub, err)
 		return
 	}
-	if err := r.ParseForm(); err != nil || !s.meFormOK(r, sub) {
+	perr := r.ParseForm()
+	if isTooLarge(perr) {
+		s.tooLargePublic(w, r)
+		return
+	}
+	if perr != nil || !s.meFormOK(r, sub) {
 		s.publicPage(w, r, http.StatusForbidden, "public_me_state", publicOpts{Title: "This form has expired", Brand: s.brandFor(r.Context(), sub.TenantID)},
 			map[string]any{"Forged": true, "Token": sub.Token})
 		return

@@ -98,7 +98,12 @@ func (s *Server) meRequestSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	opts := publicOpts{Title: "See your data", Brand: s.brandFor(ctx, tid)}
 	lang := publicLang(r, "")
-	if err := r.ParseForm(); err != nil || !s.originOK(r) {
+	perr := r.ParseForm()
+	if isTooLarge(perr) {
+		s.tooLargePublic(w, r)
+		return
+	}
+	if perr != nil || !s.originOK(r) {
 		s.publicPage(w, r, http.StatusForbidden, "public_me_state", opts, map[string]any{"Forged": true})
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -676,5 +677,44 @@ func TestMeWithdraw(t *testing.T) {
 	}
 	if k := f.requestKinds(t); k[privacy.RequestWithdrawal] != 1 {
 		t.Errorf("withdrawals logged: %v", k)
+	}
+}
+
+// TestMeTooLarge: a post to the person's page over the body limit (1 MB),
+// announced or streamed without a length, gets the public page saying so
+// in the person's language — never the admin UI's error page — and
+// changes nothing.
+func TestMeTooLarge(t *testing.T) {
+	f := newMeFixture(t)
+	anon := f.e.browser()
+	page := anon.get("/me/" + f.token)
+	m := formTokenRe.FindStringSubmatch(page.body)
+	if m == nil {
+		t.Fatal("no form on the page")
+	}
+	form := url.Values{"form": {m[1]}, "first_name": {strings.Repeat("A", 2<<20)}, "last_name": {"Martin"}, "email": {meEmail}}
+	for _, chunked := range []bool{false, true} {
+		body := io.Reader(strings.NewReader(form.Encode()))
+		if chunked {
+			body = io.MultiReader(body) // no length known: sent chunked
+		}
+		req, err := http.NewRequest("POST", f.e.srv.URL+"/me/"+f.token+"/correct?lang=fr", body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r, err := anon.c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(r.Body)
+		r.Body.Close()
+		if r.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(got), "1 Mo") || strings.Contains(string(got), `href="/logout"`) ||
+			!strings.Contains(string(got), "/static/public.css") {
+			t.Errorf("chunked=%v: %d\n%.600s", chunked, r.StatusCode, got)
+		}
+	}
+	if got, _ := f.e.contacts.Get(context.Background(), audit.System("test"), f.tn.ID, f.contactID); got.FirstName != "Jeanne" {
+		t.Fatalf("a refused post changed the contact: %+v", got)
 	}
 }

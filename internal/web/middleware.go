@@ -97,6 +97,10 @@ func (s *Server) secure(next http.Handler) http.Handler {
 		// person's language and saying the limit of a written answer.
 		answer := r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/s/")
 		if r.ContentLength > limit && !upload && !answer {
+			if personPage(r.URL.Path) {
+				s.tooLargePublic(w, r)
+				return
+			}
 			s.fail(w, r, errTooLarge)
 			return
 		}

@@ -1,8 +1,10 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"avis/internal/i18n"
 )
@@ -46,4 +48,24 @@ func (s *Server) publicPage(w http.ResponseWriter, r *http.Request, status int, 
 		}
 	}
 	s.render(w, r, nil, status, name, v)
+}
+
+// personPage reports whether path is one of the pages of the people avis
+// writes to (their data, unsubscribing): those answer every problem with
+// a public page, never with the admin UI's.
+func personPage(path string) bool {
+	return strings.HasPrefix(path, "/me/") || strings.HasPrefix(path, "/u/")
+}
+
+// isTooLarge reports whether err comes from a body over its limit.
+func isTooLarge(err error) bool {
+	var mb *http.MaxBytesError
+	return errors.As(err, &mb)
+}
+
+// tooLargePublic answers a person's post whose body is over the limit.
+func (s *Server) tooLargePublic(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Connection", "close") // the rest of the body is not read
+	s.publicPage(w, r, http.StatusRequestEntityTooLarge, "public_me_state", publicOpts{Title: "What you sent is too large"},
+		map[string]any{"TooLarge": true})
 }
