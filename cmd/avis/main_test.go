@@ -475,6 +475,13 @@ func TestDemo(t *testing.T) {
 	if n < 200 || countries < 4 {
 		t.Fatalf("demo made %d contacts in %d countries", n, countries)
 	}
+	// The demo company has a privacy profile: its notices name a
+	// data-protection contact as a real tenant's must.
+	var dpo string
+	d.R.QueryRow(`SELECT dpo_email FROM privacy_profiles`).Scan(&dpo)
+	if dpo != "dpo@demo.example" {
+		t.Errorf("demo tenant's data-protection contact = %q", dpo)
+	}
 	// Every personal column holds vault ciphertexts only.
 	checkSealed(t, d)
 }

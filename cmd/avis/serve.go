@@ -18,6 +18,7 @@ import (
 
 	"avis/internal/demo"
 	"avis/internal/jobs"
+	"avis/internal/privacy"
 	"avis/internal/web"
 )
 
@@ -142,6 +143,15 @@ func seedDemoFlow(ctx context.Context, a *app) error {
 	t, err := a.accounts.TenantBySlug(ctx, demo.Slug)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
+	}
+	// A privacy profile, so that the survey pages and notices of the demo
+	// name a (fictitious) company, its address and its data-protection
+	// contact as a real tenant's do.
+	_, err = a.notices.SaveProfile(ctx, audit.System("demo"), privacy.Profile{TenantID: t.ID, LegalName: "Boutique Démo SAS",
+		Address: "12 rue de l'Exemple\n75011 Paris", DPOName: "Délégué à la protection des données", DPOEmail: "dpo@demo.example",
+		RetentionMonths: privacy.DefaultRetentionMonths, Authority: "CNIL, 3 place de Fontenoy, 75007 Paris — www.cnil.fr", BrandColor: "#0b6e4f"})
+	if err != nil {
+		return fmt.Errorf("demo: privacy profile: %w", err)
 	}
 	flow, err := demo.SeedFlow(ctx, a.journeys, a.surveys, a.dispatch, t.ID, demo.FlowOptions{AnyHour: true, Reminders: 1})
 	if err != nil {
