@@ -10,9 +10,11 @@ export PATH="$PATH:/usr/local/go/bin"
 
 eval "$(scripts/pg.sh start)"
 eval "$(scripts/sshd.sh)"
-trap 'scripts/pg.sh stop "$AVIS_PG_DIR"; scripts/sshd.sh stop "$AVIS_TEST_SSHD_PID"' EXIT
+eval "$(scripts/ftps.sh)"
+trap 'scripts/pg.sh stop "$AVIS_PG_DIR"; scripts/sshd.sh stop "$AVIS_TEST_SSHD_PID"; scripts/ftps.sh stop "$AVIS_TEST_FTPS_PID"' EXIT
 export AVIS_TEST_REQUIRE_POSTGRES=1
 export AVIS_TEST_REQUIRE_SSHD=1
+export AVIS_TEST_REQUIRE_FTPS=1
 eval "$(scripts/browser-deps.sh)"
 export AVIS_TEST_REQUIRE_BROWSER=1
 

@@ -185,12 +185,21 @@ func (s *ExportStore) dialFTPS(ctx context.Context, sc Schedule, password string
 		}
 		return fail(fmt.Errorf("the FTPS server at %s did not start TLS: %w (check that the port is the server's FTP port)", addr, err))
 	}
+	// Servers wait a few seconds before refusing a wrong password (a brake
+	// on guessing): the login gets its own time.
+	if cc := conns.control(); cc != nil {
+		_ = cc.SetDeadline(time.Now().Add(3 * s.dialTimeout))
+	}
 	if err := c.Login(sc.Username, password); err != nil {
 		switch {
 		case refused != nil:
 			return fail(refused)
 		case code(err) == 530 || code(err) == 331 || code(err) == 332:
 			return fail(fmt.Errorf("%w: the FTPS server at %s refused the login: check the user name and the password", errAuth, addr))
+		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			return fail(fmt.Errorf("the FTPS server at %s did not answer the login within %s", addr, 3*s.dialTimeout))
 		}
 		return fail(fmt.Errorf("the FTPS server at %s refused the login: %w", addr, err))
 	}
