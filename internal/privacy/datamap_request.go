@@ -26,7 +26,8 @@ func requestMap() []Field {
 	m = append(m, table("subject_requests", LegalObligation, KeepRequests,
 		col{"tenant_id", NotPersonal, dsr}, col{"id", NotPersonal, dsr}, col{"kind", NotPersonal, dsr},
 		col{"subject_id", Pseudonymous, dsr}, col{"channel", NotPersonal, dsr}, col{"received_at", NotPersonal, dsr},
-		col{"due_at", NotPersonal, dsr}, col{"completed_at", NotPersonal, dsr}, col{"outcome", NotPersonal, dsr})...)
+		col{"due_at", NotPersonal, dsr}, col{"completed_at", NotPersonal, dsr}, col{"outcome", NotPersonal, dsr},
+		col{"extension", NotPersonal, "proving why the answer to a request took up to two further months (GDPR 12(3))"})...)
 	m = append(m, table("subject_access_links", LegalObligation, KeepAccessLink,
 		col{"tenant_id", NotPersonal, access}, col{"id", NotPersonal, access},
 		col{"token_hash", Pseudonymous, "recognising the access link without storing it"},

@@ -61,6 +61,9 @@ type Request struct {
 	DueAt       time.Time
 	CompletedAt time.Time // zero while open
 	Outcome     string
+	// Extension is why the deadline moved by two further months
+	// (ExtendComplex or ExtendNumber); empty when it did not.
+	Extension string
 }
 
 // Open reports whether the request is still waiting for an answer.
@@ -185,7 +188,7 @@ func (s *Requests) List(ctx context.Context, tenantID string, f RequestFilter) (
 		f.Limit = 50
 	}
 	f.Limit = min(f.Limit, 500)
-	q := `/* privacy.Requests.List */ SELECT id, kind, subject_id, channel, received_at, due_at, completed_at, outcome
+	q := `/* privacy.Requests.List */ SELECT id, kind, subject_id, channel, received_at, due_at, completed_at, outcome, extension
 		FROM subject_requests WHERE tenant_id = $1`
 	args := []any{tenantID}
 	add := func(cond string, v any) {
@@ -215,7 +218,7 @@ func (s *Requests) List(ctx context.Context, tenantID string, f RequestFilter) (
 	for rows.Next() {
 		var r Request
 		var rec, due, done int64
-		if err := rows.Scan(&r.ID, &r.Kind, &r.SubjectID, &r.Channel, &rec, &due, &done, &r.Outcome); err != nil {
+		if err := rows.Scan(&r.ID, &r.Kind, &r.SubjectID, &r.Channel, &rec, &due, &done, &r.Outcome, &r.Extension); err != nil {
 			return nil, fmt.Errorf("list requests: %w", err)
 		}
 		r.ReceivedAt, r.DueAt, r.CompletedAt = db.Time(rec), db.Time(due), db.Time(done)

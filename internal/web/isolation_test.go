@@ -95,6 +95,13 @@ func TestTenantIsolation(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Beta's data-subject request, received by post and still open.
+	bRequest, err := e.requests.Record(ctx, nil, audit.System("test"), beta.ID, privacy.Request{Kind: privacy.RequestAccess, SubjectID: bc.ID,
+		Channel: privacy.ChannelPost})
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	a := e.loggedIn("alpha-owner@example.com")
 	tok := a.csrf("/")
 	cases := []struct {
@@ -108,6 +115,8 @@ func TestTenantIsolation(t *testing.T) {
 		{"POST /users/{id}/role", "POST", "/users/" + betaViewer.ID + "/role", url.Values{"csrf": {tok}, "role": {"owner"}}, ""},
 		{"POST /users/{id}/remove", "POST", "/users/" + betaOwner.ID + "/remove", url.Values{"csrf": {tok}}, ""},
 		{"POST /apikeys/{id}/revoke", "POST", "/apikeys/" + bKey.ID + "/revoke", url.Values{"csrf": {tok}}, ""},
+		{"POST /requests/{id}/extend", "POST", "/requests/" + bRequest.ID + "/extend", url.Values{"csrf": {tok}, "reason": {privacy.ExtendComplex}}, ""},
+		{"POST /requests/{id}/complete", "POST", "/requests/" + bRequest.ID + "/complete", url.Values{"csrf": {tok}, "outcome": {privacy.OutcomeDone}}, ""},
 		{"POST /tenants/switch", "POST", "/tenants/switch", url.Values{"csrf": {tok}, "tenant": {beta.ID}}, ""},
 		{"GET /api/v1/contacts/{id}", "GET", "/api/v1/contacts/" + bc.ID, nil, alphaKey},
 		{"GET /uploads/{id}", "GET", "/uploads/" + bUpload + "?name=beta.csv", nil, ""},
@@ -238,6 +247,9 @@ func TestTenantIsolation(t *testing.T) {
 	}
 	if _, err := e.sftp.Get(ctx, beta.ID, bSource.ID); err != nil {
 		t.Errorf("beta's SFTP source: %v", err)
+	}
+	if rq, err := e.requests.Get(ctx, beta.ID, bRequest.ID); err != nil || !rq.Open() || rq.Extension != "" {
+		t.Errorf("beta's request changed: %+v, %v", rq, err)
 	}
 	// Still in alpha.
 	if r := a.get("/"); r.status != http.StatusOK || !strings.Contains(r.body, "Company alpha") {

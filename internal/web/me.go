@@ -29,6 +29,9 @@ func (s *Server) meRoutes(mux *recordingMux) {
 	mux.HandleFunc("GET /me/{token}/{what}", s.meGet)
 	mux.HandleFunc("POST /me/{token}/{what}", s.mePost)
 	mux.Handle("GET /requests", s.authed(s.requestsPage, authOpts{perm: account.PermContactsRead}))
+	mux.Handle("POST /requests", s.authed(s.requestRecord, authOpts{perm: account.PermContactsWrite}))
+	mux.Handle("POST /requests/{id}/extend", s.authed(s.requestExtend, authOpts{perm: account.PermContactsWrite}))
+	mux.Handle("POST /requests/{id}/complete", s.authed(s.requestComplete, authOpts{perm: account.PermContactsWrite}))
 }
 
 // meSubject is the person a /me/ token stands for.

@@ -17,6 +17,7 @@ import (
 	"avis/internal/account"
 	"avis/internal/audit"
 	"avis/internal/contact"
+	"avis/internal/db"
 	"avis/internal/dispatch"
 	"avis/internal/privacy"
 	"avis/internal/response"
@@ -717,4 +718,90 @@ func TestMeTooLarge(t *testing.T) {
 	if got, _ := f.e.contacts.Get(context.Background(), audit.System("test"), f.tn.ID, f.contactID); got.FirstName != "Jeanne" {
 		t.Fatalf("a refused post changed the contact: %+v", got)
 	}
+}
+
+// TestRecordRequest: staff record a request that came by post, finding the
+// person by the address on file; the request stays open with its one-month
+// deadline, gets two more months once for a stated reason, and is marked
+// answered. A form with problems says which field is wrong and records
+// nothing; a viewer records nothing.
+func TestRecordRequest(t *testing.T) {
+	f := newMeFixture(t)
+	ctx := context.Background()
+	today := time.Now().Format(time.DateOnly)
+	count := func() int {
+		t.Helper()
+		list, err := f.e.requests.List(ctx, f.tn.ID, privacy.RequestFilter{Limit: 500})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(list)
+	}
+	before := count()
+	for _, c := range []struct {
+		name  string
+		form  url.Values
+		field string
+	}{
+		{"no person", url.Values{"kind": {"access"}, "channel": {"post"}, "received": {today}}, "rq-person"},
+		{"unknown address", url.Values{"kind": {"access"}, "person": {"nobody@example.org"}, "channel": {"post"}, "received": {today}}, "rq-person"},
+		{"unknown id", url.Values{"kind": {"access"}, "person": {db.NewID()}, "channel": {"post"}, "received": {today}}, "rq-person"},
+		{"future", url.Values{"kind": {"access"}, "person": {meEmail}, "channel": {"post"}, "received": {time.Now().AddDate(0, 0, 3).Format(time.DateOnly)}}, "rq-received"},
+		{"not a date", url.Values{"kind": {"access"}, "person": {meEmail}, "channel": {"post"}, "received": {"31/02/2026"}}, "rq-received"},
+		{"fax", url.Values{"kind": {"access"}, "person": {meEmail}, "channel": {"fax"}, "received": {today}}, "rq-channel"},
+		{"unknown kind", url.Values{"kind": {"access_link"}, "person": {meEmail}, "channel": {"post"}, "received": {today}}, "rq-kind"},
+	} {
+		r := f.owner.post("/requests", c.form)
+		if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `id="`+c.field+`-err"`) {
+			t.Errorf("%s: %d, want 422 with an error at %s\n%.400s", c.name, r.status, c.field, r.body)
+		}
+	}
+	if n := count(); n != before {
+		t.Fatalf("forms with problems recorded %d requests", n-before)
+	}
+
+	r := f.owner.post("/requests", url.Values{"kind": {"erasure"}, "person": {" " + strings.ToUpper(meEmail) + " "}, "channel": {"post"}, "received": {time.Now().AddDate(0, 0, -3).Format(time.DateOnly)}})
+	if r.status != http.StatusOK {
+		t.Fatalf("record: %d\n%s", r.status, r.body)
+	}
+	list, _ := f.e.requests.List(ctx, f.tn.ID, privacy.RequestFilter{Kind: privacy.RequestErasure, OpenOnly: true})
+	if len(list) != 1 || list[0].SubjectID != f.contactID || list[0].Channel != privacy.ChannelPost {
+		t.Fatalf("recorded: %+v", list)
+	}
+	rq := list[0]
+	if want := rq.ReceivedAt.AddDate(0, 1, 0); !rq.DueAt.Equal(want) || time.Since(rq.ReceivedAt) < 71*time.Hour {
+		t.Errorf("received %v, due %v", rq.ReceivedAt, rq.DueAt)
+	}
+	if !strings.Contains(r.body, "/requests/"+rq.ID+"/extend") {
+		t.Error("an open request in its first month offers no extension")
+	}
+
+	if r := f.owner.post("/requests/"+rq.ID+"/extend", url.Values{"reason": {privacy.ExtendNumber}}); r.status != http.StatusOK || !strings.Contains(r.body, "Prolongé de deux mois") {
+		t.Fatalf("extend: %d\n%s", r.status, r.body)
+	}
+	if got, _ := f.e.requests.Get(ctx, f.tn.ID, rq.ID); !got.DueAt.Equal(rq.ReceivedAt.AddDate(0, 3, 0)) {
+		t.Errorf("extended deadline %v", got.DueAt)
+	}
+	if r := f.owner.post("/requests/"+rq.ID+"/extend", url.Values{"reason": {privacy.ExtendComplex}}); r.status != http.StatusConflict {
+		t.Errorf("a second extension: %d", r.status)
+	}
+	if r := f.owner.post("/requests/"+rq.ID+"/complete", url.Values{"outcome": {"maybe"}}); r.status != http.StatusUnprocessableEntity {
+		t.Errorf("an unknown outcome: %d", r.status)
+	}
+	if r := f.owner.post("/requests/"+rq.ID+"/complete", url.Values{"outcome": {privacy.OutcomeDone}}); r.status != http.StatusOK {
+		t.Fatalf("complete: %d", r.status)
+	}
+	if got, _ := f.e.requests.Get(ctx, f.tn.ID, rq.ID); got.Open() || got.Outcome != privacy.OutcomeDone {
+		t.Errorf("completed: %+v", got)
+	}
+
+	_, _ = f.e.accounts.CreateUser(ctx, audit.System("test"), f.tn.ID, "viewer2@example.com", "V", testPassword, account.RoleViewer)
+	v := f.e.loggedIn("viewer2@example.com")
+	if r := v.post("/requests", url.Values{"kind": {"access"}, "person": {meEmail}, "channel": {"post"}, "received": {today}}); r.status != http.StatusForbidden {
+		t.Errorf("a viewer records a request: %d", r.status)
+	}
+	if n := count(); n != before+1 {
+		t.Errorf("%d requests recorded, want 1", n-before)
+	}
+	f.noPersonalDataInLogs(t, meEmail)
 }
