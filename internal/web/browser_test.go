@@ -17,9 +17,11 @@ import (
 	"avis/internal/audit"
 	"avis/internal/contact"
 	"avis/internal/crmsync"
+	"avis/internal/db"
 	"avis/internal/dispatch"
 	"avis/internal/i18n"
 	"avis/internal/journey"
+	"avis/internal/privacy"
 )
 
 // These tests drive a real browser (headless Chromium) over the admin UI:
@@ -115,6 +117,12 @@ func flowPages(t *testing.T, e *env) []adminPage {
 	if _, err := e.dispatch.TestSend(ctx, audit.System("test"), tn.ID, rule, "moi@example.org"); err != nil {
 		t.Fatal(err)
 	}
+	// An open request received by post, so that the request log shows
+	// its actions.
+	if _, err := e.requests.Record(ctx, nil, audit.System("test"), tn.ID, privacy.Request{Kind: privacy.RequestAccess, SubjectID: db.NewID(),
+		Channel: privacy.ChannelPost}); err != nil {
+		t.Fatal(err)
+	}
 	return []adminPage{
 		{"rule", "/steps/" + j.Steps[1].ID + "/rule", "Livraison", true},
 		{"messaging", "/messaging", "Messaging", false},
@@ -128,6 +136,7 @@ func flowPages(t *testing.T, e *env) []adminPage {
 		{"preview", "/uploads/" + up + "?name=clients.csv", "Check the columns", false},
 		{"journeys", "/journeys", "Journeys", false},
 		{"sftp", "/sftp", "SFTP drops", false},
+		{"requests", "/requests", "Data requests", false},
 	}
 }
 
