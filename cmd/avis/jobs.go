@@ -12,10 +12,12 @@ import (
 	"avis/internal/contact"
 	"avis/internal/crmsync"
 	"avis/internal/dispatch"
+	"avis/internal/idempotency"
 )
 
-// purgeArgs is the periodic clean-up of expired sessions and old login
-// counters (retention rules "session" and "throttle" of the data map).
+// purgeArgs is the periodic clean-up of expired sessions, old login
+// counters and API idempotency records (retention rules "session",
+// "throttle" and "idempotency-24h" of the data map).
 type purgeArgs struct{}
 
 func (purgeArgs) Kind() string { return "maintenance.purge" }
@@ -26,6 +28,9 @@ type purgeWorker struct {
 }
 
 func (w *purgeWorker) Work(ctx context.Context, _ *river.Job[purgeArgs]) error {
+	if _, err := idempotency.New(w.a.db).Purge(ctx); err != nil {
+		return err
+	}
 	return w.a.accounts.Prune(ctx)
 }
 

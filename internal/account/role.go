@@ -121,14 +121,16 @@ var Scopes = []string{
 	"surveys:write",
 	"responses:read",
 	"reviews:read",
-	"webhooks:manage",
+	"webhooks:write",
+	"subjects:write",
 }
 
 // validScope reports whether s is one of Scopes.
 func validScope(s string) bool {
 	switch s {
 	case "contacts:read", "contacts:write", "events:write", "surveys:read",
-		"surveys:write", "responses:read", "reviews:read", "webhooks:manage":
+		"surveys:write", "responses:read", "reviews:read", "webhooks:write", "subjects:write",
+		"webhooks:manage": // webhooks:manage is the former name of webhooks:write
 		return true
 	}
 	return false

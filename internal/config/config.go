@@ -43,6 +43,8 @@ type Config struct {
 	JobWorkers      int           `env:"AVIS_JOB_WORKERS" doc:"Jobs worked at once by a worker process."`
 	ShutdownTimeout time.Duration `env:"AVIS_SHUTDOWN_TIMEOUT" doc:"On SIGTERM, how long running requests and jobs may finish before they are cancelled."`
 	MaxUploadBytes  int64         `env:"AVIS_MAX_UPLOAD_BYTES" doc:"Largest contact file (upload or API JSON Lines stream) accepted, in bytes."`
+	APIRate         int           `env:"AVIS_API_RATE" doc:"REST API requests per second each API key may make, in each avis process (token bucket); 0 for no limit."`
+	APIBurst        int           `env:"AVIS_API_BURST" doc:"REST API requests an API key may make at once above AVIS_API_RATE (the bucket's size)."`
 	TrustedProxies  string        `env:"AVIS_TRUSTED_PROXIES" doc:"Comma-separated proxy addresses (CIDR) whose X-Forwarded-For is believed."`
 	SMTPURL         string        `env:"AVIS_SMTP_URL" secret:"true" doc:"Default SMTP relay: smtp://user:pass@host:port?tls=none|starttls|implicit. Empty: messages go to the outbox."`
 	TenantSendRate  int           `env:"AVIS_TENANT_SEND_RATE" doc:"Invitations per second each tenant may send, email and SMS together; 0 for no limit."`
@@ -68,6 +70,8 @@ func Default() Config {
 		JobWorkers:      10,
 		ShutdownTimeout: 30 * time.Second,
 		MaxUploadBytes:  512 << 20,
+		APIRate:         20,
+		APIBurst:        100,
 	}
 }
 
@@ -194,6 +198,9 @@ func (c Config) Validate() error {
 		if a, err := mail.ParseAddress(c.MailFrom); err != nil || a.Address != c.MailFrom {
 			errs = append(errs, fmt.Errorf("AVIS_MAIL_FROM %q: give a bare address such as avis@example.com", c.MailFrom))
 		}
+	}
+	if c.APIRate < 0 || c.APIBurst < 1 {
+		errs = append(errs, errors.New("AVIS_API_RATE must be 0 (no limit) or a number of requests per second, and AVIS_API_BURST at least 1"))
 	}
 	if c.TenantSendRate < 0 {
 		errs = append(errs, errors.New("AVIS_TENANT_SEND_RATE must be 0 (no limit) or a number of messages per second"))

@@ -35,6 +35,9 @@ const (
 	// records by hand.
 	ChannelEmail = "email"
 	ChannelPost  = "post"
+	// ChannelAPI is the tenant's CRM, through the REST API (DELETE
+	// /api/v1/subjects/{external_id}); the audit entry names the API key.
+	ChannelAPI = "api"
 )
 
 // Request outcomes.

@@ -19,8 +19,11 @@ type apiKeyCtx struct{}
 
 type apiHandler func(w http.ResponseWriter, r *http.Request, k account.APIKey)
 
-// api wraps a REST handler with API-key authentication and a scope check.
-// Every failure is an RFC 9457 problem+json answer.
+// api wraps a REST handler with API-key authentication, a scope check, the
+// key's rate limit (RateLimit headers on every answer, 429 past it) and,
+// for POST and DELETE sent with an Idempotency-Key, the replay of the first
+// answer (api_idempotency.go). Every failure is an RFC 9457 problem+json
+// answer.
 func (s *Server) api(h apiHandler, scope string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		auth := r.Header.Get("Authorization")
@@ -47,7 +50,18 @@ func (s *Server) api(h apiHandler, scope string) http.Handler {
 			problem(w, &PublicError{http.StatusForbidden, "insufficient_scope", "This API key lacks the scope " + scope + ". Create a key with it."})
 			return
 		}
-		h(w, r.WithContext(context.WithValue(r.Context(), apiKeyCtx{}, k)), k)
+		st := s.apiLim.take(k.ID)
+		s.apiLim.setHeaders(w.Header(), st)
+		if !st.ok {
+			problem(w, errRateLimited)
+			return
+		}
+		r = r.WithContext(context.WithValue(r.Context(), apiKeyCtx{}, k))
+		if idempotentMethod(r.Method) && r.Header.Get("Idempotency-Key") != "" {
+			s.withIdempotency(w, r, k, h)
+			return
+		}
+		h(w, r, k)
 	})
 }
 

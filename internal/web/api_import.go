@@ -173,6 +173,10 @@ func (s *Server) apiContactsCreate(w http.ResponseWriter, r *http.Request, k acc
 		src = contact.RecordsSource(recs)
 	}
 	defer src.Close()
+	if unknown := unknownContactFields(src.Header()); len(unknown) > 0 {
+		problemErrors(w, errUnknownField, unknown)
+		return
+	}
 	mapping, err := contact.APIMapping(src.Header())
 	if err != nil {
 		problem(w, &PublicError{http.StatusUnprocessableEntity, "bad_field", err.Error()})
@@ -194,6 +198,21 @@ func (s *Server) apiContactsCreate(w http.ResponseWriter, r *http.Request, k acc
 		status = http.StatusUnprocessableEntity
 	}
 	writeJSON(w, status, toAPIReport(rep))
+}
+
+var errUnknownField = &PublicError{http.StatusBadRequest, "unknown_field",
+	"The body has a field avis does not know: errors names it. A contact's fields are external_id, email, phone, first_name, last_name, language, country, time_zone and attributes (an object of names to values)."}
+
+// unknownContactFields lists the fields of contact items that are not
+// contact fields (flattened names: attributes.NAME is fine).
+func unknownContactFields(header []string) []apiFieldError {
+	var out []apiFieldError
+	for _, h := range header {
+		if _, err := contact.APIMapping([]string{h}); err != nil {
+			out = append(out, apiFieldError{Path: h, Message: "is not a contact field (in one or more items)"})
+		}
+	}
+	return out
 }
 
 // apiEvent is one journey event as the API receives it.
@@ -244,13 +263,19 @@ func decodeEvents(r io.Reader) ([]apiEvent, error) {
 	return evs, nil
 }
 
+// unknownFieldError names a field of a JSON body that the operation does
+// not know.
+type unknownFieldError struct{ name string }
+
+func (e unknownFieldError) Error() string { return "unknown field " + strconv.Quote(e.name) }
+
 func strictJSON(b []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {
-		if strings.HasPrefix(err.Error(), "json: unknown field") {
-			return errors.New(strings.TrimPrefix(err.Error(), "json: ") + " (fields: contact, step, occurred_at, attributes, idempotency_key)")
+		if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			return unknownFieldError{strings.Trim(name, `"`)}
 		}
 		return errors.New(jsonProblem(err))
 	}
@@ -266,6 +291,13 @@ func strictJSON(b []byte, v any) error {
 func (s *Server) apiEventsCreate(w http.ResponseWriter, r *http.Request, k account.APIKey) {
 	ctx := r.Context()
 	evs, err := decodeEvents(r.Body)
+	var ufe unknownFieldError
+	if errors.As(err, &ufe) {
+		problemErrors(w, &PublicError{http.StatusBadRequest, "unknown_field",
+			"The body has a field avis does not know: errors names it. An event's fields are contact, step, occurred_at, attributes and idempotency_key."},
+			[]apiFieldError{{Path: ufe.name, Message: "is not a field of an event"}})
+		return
+	}
 	if errors.Is(err, errTooManyItems) {
 		problem(w, &PublicError{http.StatusRequestEntityTooLarge, "too_many_items", err.Error()})
 		return

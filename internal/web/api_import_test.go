@@ -73,7 +73,7 @@ func TestAPIContactsImport(t *testing.T) {
 		{"not json", "application/json", "hello", key, 400, "bad_body"},
 		{"object not array", "application/json", `{"email":"x@example.com"}`, key, 400, "bad_body"},
 		{"empty array", "application/json", `[]`, key, 400, "bad_body"},
-		{"unknown field", "application/json", `[{"emial":"x@example.com"}]`, key, 422, "bad_field"},
+		{"unknown field", "application/json", `[{"emial":"x@example.com"}]`, key, 400, "unknown_field"},
 		{"nested value", "application/json", `[{"email":{"a":1}}]`, key, 400, "bad_body"},
 		{"too many", "application/json", "[" + strings.Repeat(`{"email":"x@example.com"},`, 1000) + `{"email":"y@example.com"}]`, key, 413, "too_many_items"},
 		{"wrong scope", "application/json", `[{"email":"x@example.com"}]`, readOnly, 403, "insufficient_scope"},
@@ -133,8 +133,9 @@ func TestAPIEvents(t *testing.T) {
 	if status != 422 || !strings.Contains(mustJSON(out), "no contact has this id") {
 		t.Fatalf("cross-tenant contact id: %d %v", status, out)
 	}
-	if status, _ := c.post("/api/v1/events", "application/json", `{"contact":{},"step":"delivery","extra":1}`); status != 400 {
-		t.Fatalf("unknown field: %d", status)
+	if status, p := c.post("/api/v1/events", "application/json", `{"contact":{},"step":"delivery","extra":1}`); status != 400 ||
+		p["type"] != "urn:avis:problem:unknown-field" || !strings.Contains(mustJSON(p["errors"]), `"path":"extra"`) {
+		t.Fatalf("unknown field: %d %v", status, p)
 	}
 }
 

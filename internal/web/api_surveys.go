@@ -14,29 +14,6 @@ import (
 	"avis/internal/survey"
 )
 
-// apiFieldError is one problem of a survey document, as the API lists it.
-type apiFieldError struct {
-	Path    string `json:"path"`
-	Message string `json:"message"`
-}
-
-// problemErrors writes a problem+json body that lists field errors.
-func problemErrors(w http.ResponseWriter, pe *PublicError, errs []apiFieldError) {
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(pe.Status)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(map[string]any{
-		"type":   "/api/v1/problems/" + pe.Code,
-		"title":  http.StatusText(pe.Status),
-		"status": pe.Status,
-		"code":   pe.Code,
-		"detail": pe.Message,
-		"errors": errs,
-	})
-}
-
 var (
 	errSurveyTooLarge = &PublicError{http.StatusRequestEntityTooLarge, "too_large", "A survey document is at most 1 MiB: shorten its texts or split it."}
 	errSurveyInvalid  = &PublicError{http.StatusUnprocessableEntity, "invalid_survey", "The survey breaks the rules of the format: each error names the field (path) and says what to do."}
@@ -205,13 +182,13 @@ func readSurveyBody(w http.ResponseWriter, r *http.Request) (surveyBody, bool) {
 	if raw, ok := meta["status"]; ok {
 		var st string
 		if json.Unmarshal(raw, &st) != nil || !survey.Status(st).Valid() {
-			fieldErrs = append(fieldErrs, apiFieldError{"status", "is draft, active or archived"})
+			fieldErrs = append(fieldErrs, fieldError("status", "is draft, active or archived"))
 		}
 		out.status = survey.Status(st)
 	}
 	if raw, ok := meta["version"]; ok {
 		if json.Unmarshal(raw, &out.version) != nil || out.version < 1 {
-			fieldErrs = append(fieldErrs, apiFieldError{"version", "is the number of the version the change is based on, from 1"})
+			fieldErrs = append(fieldErrs, fieldError("version", "is the number of the version the change is based on, from 1"))
 		}
 	}
 	if raw, ok := meta["id"]; ok {
@@ -224,7 +201,7 @@ func readSurveyBody(w http.ResponseWriter, r *http.Request) (surveyBody, bool) {
 		out.def = d
 	case errors.As(err, &ve):
 		for _, fe := range ve {
-			fieldErrs = append(fieldErrs, apiFieldError{fe.Path, fe.Problem})
+			fieldErrs = append(fieldErrs, fieldError(fe.Path, fe.Problem))
 		}
 		if !json.Valid(b) {
 			problemErrors(w, errSurveyJSON, fieldErrs)
@@ -326,7 +303,7 @@ func (s *Server) apiSurveyUpdate(w http.ResponseWriter, r *http.Request, k accou
 		return
 	}
 	if body.id != "" && body.id != id {
-		problemErrors(w, errSurveyInvalid, []apiFieldError{{"id", "is not the id of the survey in the URL; leave it out or give the same"}})
+		problemErrors(w, errSurveyInvalid, []apiFieldError{fieldError("id", "is not the id of the survey in the URL; leave it out or give the same")})
 		return
 	}
 	if body.version != 0 && body.version != sv.CurrentVersion {

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 
@@ -41,16 +40,5 @@ func publicError(err error) *PublicError {
 	return &PublicError{http.StatusInternalServerError, "internal", "Something went wrong on our side. It has been logged; try again in a moment."}
 }
 
-// problem writes an RFC 9457 problem+json body.
-func problem(w http.ResponseWriter, pe *PublicError) {
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(pe.Status)
-	_ = json.NewEncoder(w).Encode(map[string]any{
-		"type":   "/api/v1/problems/" + pe.Code,
-		"title":  http.StatusText(pe.Status),
-		"status": pe.Status,
-		"code":   pe.Code,
-		"detail": pe.Message,
-	})
-}
+// problem writes an RFC 9457 problem+json body (see api_problems.go).
+func problem(w http.ResponseWriter, pe *PublicError) { writeProblem(w, pe, nil) }

@@ -95,6 +95,18 @@ func TestTenantIsolation(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Another tenant's response and invitation (a survey answered through
+	// an invitation), a beta contact known to its CRM as beta-crm-1, and
+	// an alpha key that may pull results and erase people.
+	bResponse, bInvitation := betaAnswered(t, e, beta.ID)
+	if _, err := e.contacts.Create(ctx, audit.System("test"), beta.ID, contact.Input{ExternalID: "beta-crm-1", Email: "beta.crm@example.org"}); err != nil {
+		t.Fatal(err)
+	}
+	alphaResultsKey, _, err := e.accounts.CreateAPIKey(ctx, audit.System("test"), mustTenant(t, e, "alpha"), "alpha results", []string{"responses:read", "subjects:write"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	// Beta's data-subject request, received by post and still open.
 	bRequest, err := e.requests.Record(ctx, nil, audit.System("test"), beta.ID, privacy.Request{Kind: privacy.RequestAccess, SubjectID: bc.ID,
 		Channel: privacy.ChannelPost})
@@ -142,6 +154,9 @@ func TestTenantIsolation(t *testing.T) {
 		{"POST /surveys/{id}/questions/{qid}/move", "POST", "/surveys/" + bSurvey.ID + "/questions/comment/move", url.Values{"csrf": {tok}, "direction": {"up"}}, ""},
 		{"POST /surveys/{id}/questions/{qid}/delete", "POST", "/surveys/" + bSurvey.ID + "/questions/comment/delete", url.Values{"csrf": {tok}}, ""},
 		{"GET /api/v1/surveys/{id}", "GET", "/api/v1/surveys/" + bSurvey.ID, nil, alphaSurveyKey},
+		{"GET /api/v1/responses/{id}", "GET", "/api/v1/responses/" + bResponse, nil, alphaResultsKey},
+		{"GET /api/v1/invitations/{id}", "GET", "/api/v1/invitations/" + bInvitation, nil, alphaResultsKey},
+		{"DELETE /api/v1/subjects/{external_id}", "DELETE", "/api/v1/subjects/beta-crm-1", nil, alphaResultsKey},
 		{"PUT /api/v1/surveys/{id}", "PUT", "/api/v1/surveys/" + bSurvey.ID, nil, alphaSurveyKey},
 		{"GET /api/v1/surveys/{id}/versions", "GET", "/api/v1/surveys/" + bSurvey.ID + "/versions", nil, alphaSurveyKey},
 		{"GET /api/v1/surveys/{id}/versions/{version}", "GET", "/api/v1/surveys/" + bSurvey.ID + "/versions/1", nil, alphaSurveyKey},

@@ -23,6 +23,7 @@ import (
 	"avis/internal/dispatch"
 	"avis/internal/feed"
 	"avis/internal/i18n"
+	"avis/internal/idempotency"
 	"avis/internal/journey"
 	"avis/internal/privacy"
 	"avis/internal/response"
@@ -77,6 +78,9 @@ type Server struct {
 	latency  *prometheus.HistogramVec
 	patterns []string
 	meLimits meLimiter
+	// apiLim and idem are the REST API's rate limits and idempotency records.
+	apiLim *apiLimiter
+	idem   *idempotency.Store
 }
 
 // recordingMux is a ServeMux that remembers the patterns given to it.
@@ -111,6 +115,7 @@ func New(d Deps) (*Server, error) {
 			return nil, err
 		}
 	}
+	s.apiLim, s.idem = newAPILimiter(d.Config.APIRate, d.Config.APIBurst), idempotency.New(d.DB)
 	s.handler = s.routes()
 	return s, nil
 }
@@ -201,6 +206,9 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /api/v1/contacts/{id}", s.api(s.apiContact, "contacts:read"))
 	mux.Handle("POST /api/v1/contacts", s.api(s.apiContactsCreate, "contacts:write"))
 	mux.Handle("POST /api/v1/events", s.api(s.apiEventsCreate, "events:write"))
+	s.pullRoutes(mux)
+	mux.Handle("DELETE /api/v1/subjects/{external_id}", s.api(s.apiSubjectErase, "subjects:write"))
+	mux.HandleFunc("GET /api/docs", s.apiDocs)
 	mux.Handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { problem(w, errNotFound) }))
 
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { s.fail(w, r, errNotFound) })

@@ -164,7 +164,7 @@ func newEnvWith(t *testing.T, change func(*config.Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.srv = httptest.NewServer(srv)
+	e.srv = httptest.NewServer(apiContract(t, srv))
 	t.Cleanup(e.srv.Close)
 	return e
 }
