@@ -333,15 +333,17 @@ func (s *Store) Erase(ctx context.Context, actor audit.Actor, tenantID, id strin
 		if err != nil {
 			return fmt.Errorf("erase contact: %w", db.Translate(err))
 		}
-		// The CRMs that received the person's data hear of the erasure by
-		// their own id (subject.erased).
-		if err := s.feed.Emit(ctx, tx, tenantID, feed.Event{Type: feed.SubjectErased, ObjectID: id, ContactID: id, ExternalID: external}); err != nil {
-			return fmt.Errorf("erase contact: %w", err)
-		}
 		for _, h := range s.eraseHooks {
 			if err := h(ctx, tx, tenantID, id); err != nil {
 				return fmt.Errorf("erase contact: %w", err)
 			}
+		}
+		// The CRMs that received the person's data hear of the erasure by
+		// their own id (subject.erased). After the hooks: a transaction
+		// locks a person's responses before the tenant's feed counter, as
+		// one that answers a survey does (no deadlock between the two).
+		if err := s.feed.Emit(ctx, tx, tenantID, feed.Event{Type: feed.SubjectErased, ObjectID: id, ContactID: id, ExternalID: external}); err != nil {
+			return fmt.Errorf("erase contact: %w", err)
 		}
 		if err := s.vault.EraseSubject(ctx, tx, tenantID, id); err != nil {
 			return fmt.Errorf("erase contact: %w", err)
