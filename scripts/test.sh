@@ -22,6 +22,8 @@ pkgs=${PKGS:-./...}
 status=0
 echo "== go vet"
 go vet ./... || status=1
+echo "== OpenAPI document lint"
+scripts/openapi-lint.sh || status=1
 echo "== build without cgo"
 CGO_ENABLED=0 go build -o /dev/null ./cmd/avis || status=1
 echo "== tests on SQLite"
