@@ -22,6 +22,9 @@ type GroupCommit struct {
 	mu      sync.Mutex
 	pending []*commitReq
 	running bool
+	// once holds what Once made in the current transaction; only the
+	// goroutine that commits uses it.
+	once map[string]any
 }
 
 // commitReq is one caller's work and where its outcome goes.
@@ -88,6 +91,7 @@ func (g *GroupCommit) run(batch []*commitReq) {
 	defer cancel()
 	results := make([]error, len(batch))
 	err := g.db.Tx(ctx, func(tx *sql.Tx) error {
+		g.once = nil
 		for i, r := range batch {
 			err := r.fn(tx)
 			if err != nil && !g.keep(err) {
@@ -109,6 +113,29 @@ func (g *GroupCommit) run(batch []*commitReq) {
 	}
 	// One of them failed the group: each alone.
 	for _, r := range batch {
-		r.done <- g.db.Tx(ctx, r.fn)
+		r.done <- g.db.Tx(ctx, func(tx *sql.Tx) error {
+			g.once = nil
+			return r.fn(tx)
+		})
 	}
+}
+
+// Once returns what make returned the first time key was asked for in
+// the current transaction, calling make only then: work that shares a
+// transaction shares what it needs once per transaction (a sequence
+// number of the tenant's feed, say). Call it only from the work given to
+// Do, and make only in that transaction. An error is returned, not kept.
+func (g *GroupCommit) Once(key string, make func() (any, error)) (any, error) {
+	if v, ok := g.once[key]; ok {
+		return v, nil
+	}
+	v, err := make()
+	if err != nil {
+		return nil, err
+	}
+	if g.once == nil {
+		g.once = map[string]any{}
+	}
+	g.once[key] = v
+	return v, nil
 }

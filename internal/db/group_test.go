@@ -75,3 +75,78 @@ func TestGroupCommit(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupCommitOnce: callers of one transaction share what Once made in
+// it, and only in it: a value made in a transaction that rolled back (the
+// group failed, each caller ran again alone) is never handed out again.
+func TestGroupCommitOnce(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.Open(t)
+	for _, q := range []string{`CREATE TABLE once_made (v BIGINT NOT NULL PRIMARY KEY)`, `CREATE TABLE once_used (n BIGINT NOT NULL PRIMARY KEY, v BIGINT NOT NULL)`} {
+		if _, err := d.W.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g := db.NewGroupCommit(d, nil)
+	var mu sync.Mutex
+	next := int64(0)
+	boom := errors.New("boom")
+	const n = 200
+	// run has callers first..first+n-1 use a value made once per
+	// transaction; those for which fail is true fail their group.
+	run := func(first int, fail func(i int) bool) {
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := first; i < first+n; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				err := g.Do(func(tx *sql.Tx) error {
+					v, err := g.Once("v", func() (any, error) {
+						mu.Lock()
+						next++
+						v := next
+						mu.Unlock()
+						_, err := tx.ExecContext(ctx, `INSERT INTO once_made (v) VALUES ($1)`, v)
+						return v, err
+					})
+					if err != nil {
+						return err
+					}
+					if _, err := tx.ExecContext(ctx, `INSERT INTO once_used (n, v) VALUES ($1, $2)`, i, v.(int64)); err != nil {
+						return err
+					}
+					if fail(i) {
+						return boom // fails its group: the others run again alone
+					}
+					return nil
+				})
+				if err != nil && !errors.Is(err, boom) {
+					t.Error(err)
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+	}
+	count := func(q string) int {
+		t.Helper()
+		var k int
+		if err := d.R.QueryRowContext(ctx, q).Scan(&k); err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	run(0, func(int) bool { return false })
+	if used, made := count(`SELECT count(*) FROM once_used`), count(`SELECT count(*) FROM once_made`); used != n || made >= used {
+		t.Errorf("%d values made for %d callers: nothing was shared", made, used)
+	}
+	run(n, func(i int) bool { return i%50 == 49 })
+	if used := count(`SELECT count(*) FROM once_used`); used != 2*n-n/50 {
+		t.Errorf("%d callers committed, want %d", used, 2*n-n/50)
+	}
+	if orphans := count(`SELECT count(*) FROM once_used u WHERE NOT EXISTS (SELECT 1 FROM once_made m WHERE m.v = u.v)`); orphans != 0 {
+		t.Errorf("%d callers used a value made in a transaction that rolled back", orphans)
+	}
+}

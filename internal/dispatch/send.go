@@ -456,10 +456,13 @@ func (s *Store) commitSent(ctx context.Context, a SendArgs, rc *renderCtx, msg M
 		var res sql.Result
 		var err error
 		if a.Reminder == 0 {
-			var seq int64
-			if seq, err = feed.Reserve(ctx, tx, a.TenantID, 1); err != nil {
+			// The invitations of one transaction share their place in
+			// the feed: one number per tenant and transaction.
+			var v any
+			if v, err = s.sent.Once(a.TenantID, func() (any, error) { return feed.Reserve(ctx, tx, a.TenantID, 1) }); err != nil {
 				return fmt.Errorf("record sent invitation: %w", err)
 			}
+			seq := v.(int64)
 			res, err = s.wq.In(tx).ExecContext(ctx, commitSentQuery,
 				a.TenantID, inv.ID, inv.Channel, db.Stamp(now), db.Stamp(now.AddDate(0, 0, rule.ExpiryDays)), inv.ProviderID, msg.Info.Segments, seq)
 		} else {

@@ -61,7 +61,7 @@ func (s *Store) complete(ctx context.Context, tx *sql.Tx, r *Response, def *surv
 		}
 	}
 	stamp := db.Stamp(now)
-	seq, err := feed.Reserve(ctx, s.in(tx), r.TenantID, 1)
+	seq, err := s.feedSeq(ctx, tx, r.TenantID)
 	if err != nil {
 		return err
 	}

@@ -357,7 +357,7 @@ func (s *Store) writePage(ctx context.Context, tx *sql.Tx, r *Response, def *sur
 
 // moveTo records the page to show next.
 func (s *Store) moveTo(ctx context.Context, tx *sql.Tx, r *Response, merged survey.Answers, now time.Time, out *Outcome) error {
-	seq, err := feed.Reserve(ctx, s.in(tx), r.TenantID, 1)
+	seq, err := s.feedSeq(ctx, tx, r.TenantID)
 	if err != nil {
 		return err
 	}
@@ -367,4 +367,15 @@ func (s *Store) moveTo(ctx context.Context, tx *sql.Tx, r *Response, merged surv
 	r.Answers = merged
 	out.Response = *r
 	return nil
+}
+
+// feedSeq is the place in the tenant's feed of the responses that tx
+// changes: one number per tenant and transaction, shared by the
+// submissions grouped in it.
+func (s *Store) feedSeq(ctx context.Context, tx *sql.Tx, tenantID string) (int64, error) {
+	v, err := s.group.Once(tenantID, func() (any, error) { return feed.Reserve(ctx, s.in(tx), tenantID, 1) })
+	if err != nil {
+		return 0, err
+	}
+	return v.(int64), nil
 }
