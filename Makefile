@@ -3,7 +3,7 @@ GO ?= go
 export PATH := $(PATH):/usr/local/go/bin
 export CGO_ENABLED := 0
 
-.PHONY: build run test bench bench-import bench-send bench-answer lint fuzz clean
+.PHONY: build run test bench bench-import bench-send bench-answer bench-sync lint fuzz clean
 
 build:
 	$(GO) build -trimpath -o bin/avis ./cmd/avis
@@ -22,6 +22,7 @@ bench: build
 	scripts/bench-import.sh
 	scripts/bench-send.sh
 	scripts/bench-answer.sh
+	scripts/bench-sync.sh
 
 ## bench-import: import 1M contacts through the CLI on both databases
 bench-import:
@@ -34,6 +35,10 @@ bench-send:
 ## bench-answer: 64 clients answer 50,000 invitations (N=) through the survey page, on both databases
 bench-answer:
 	scripts/bench-answer.sh
+
+## bench-sync: pull 1,000,000 responses by cursor through the API and export them to SFTP (N=), on both databases
+bench-sync:
+	scripts/bench-sync.sh
 
 ## lint: go vet and staticcheck
 lint:

@@ -1,0 +1,495 @@
+// Command benchsync measures how fast results go back to a CRM (make
+// bench-sync). It seeds a tenant with n complete responses (an NPS, a CSAT
+// and a choice each, from n contacts known by their CRM id), then:
+//
+//   - pull: starts `avis serve` on loopback and has one CRM client page
+//     through every response with the cursor of GET /api/v1/responses
+//     (pages of 1,000), as a CRM script would, and checks it got each
+//     response exactly once;
+//   - export: runs a scheduled export of every response to an SFTP server
+//     on loopback (pkg/sftp over x/crypto/ssh, in this process) as CSV, with
+//     the export engine avis's job runs, and checks the file's rows.
+//
+// It prints one JSON line with the figures.
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pkg/sftp"
+	"golang.org/x/crypto/ssh"
+
+	"avis/internal/account"
+	"avis/internal/audit"
+	"avis/internal/contact"
+	"avis/internal/crmsync"
+	"avis/internal/db"
+	"avis/internal/survey"
+	"avis/internal/vault"
+	"avis/scripts/internal/proc"
+)
+
+// Result is what one run measured.
+type Result struct {
+	Database  string  `json:"database"`
+	Responses int     `json:"responses"`
+	SeedS     float64 `json:"seed_s"`
+	// Pull: pages of PageSize read, how long, pages per second, and the
+	// responses read (each exactly once: Duplicates must be 0, Read must
+	// be Responses).
+	PageSize   int     `json:"page_size"`
+	Pages      int     `json:"pages"`
+	PullS      float64 `json:"pull_s"`
+	PagesPerS  float64 `json:"pages_per_s"`
+	PageP50Ms  float64 `json:"page_p50_ms"`
+	PageP99Ms  float64 `json:"page_p99_ms"`
+	Read       int     `json:"read"`
+	Duplicates int     `json:"duplicates"`
+	PullCPU    float64 `json:"avis_cpu_s"`
+	PullPGCPU  float64 `json:"postgres_cpu_s"`
+	PeakRSSMB  int     `json:"peak_rss_mb"`
+	// Export: the rows and bytes written to the file, how long, rows per
+	// second, and the data lines the SFTP server holds.
+	ExportRows  int64   `json:"export_rows"`
+	ExportBytes int64   `json:"export_bytes"`
+	ExportS     float64 `json:"export_s"`
+	RowsPerS    float64 `json:"rows_per_s"`
+	FileRows    int     `json:"file_rows"`
+}
+
+func main() {
+	avisBin := flag.String("avis", "bin/avis", "the avis binary")
+	dbURL := flag.String("db", "", "PostgreSQL URL; empty for SQLite")
+	pgData := flag.String("pgdata", "", "the PostgreSQL data directory, to measure its CPU")
+	n := flag.Int("n", 1000000, "responses stored")
+	flag.Parse()
+	res, err := run(*avisBin, *dbURL, *pgData, *n)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "benchsync:", err)
+		os.Exit(1)
+	}
+	b, _ := json.Marshal(res)
+	fmt.Println(string(b))
+}
+
+func run(avisBin, dbURL, pgData string, n int) (Result, error) {
+	res := Result{Database: "sqlite", Responses: n, PageSize: 1000}
+	if dbURL != "" {
+		res.Database = "postgres"
+	}
+	dir, err := os.MkdirTemp("", "benchsync")
+	if err != nil {
+		return res, err
+	}
+	defer os.RemoveAll(dir)
+	addr := proc.FreePort()
+	envv := append(os.Environ(), "AVIS_DATA="+dir, "AVIS_DATABASE_URL="+dbURL, "AVIS_ADDR="+addr, "AVIS_LOG_LEVEL=warn",
+		"AVIS_BASE_URL=http://"+addr, "AVIS_API_RATE=0")
+	cmd := exec.Command(avisBin, "tenant", "create", "--slug", "bench", "--name", "Boutique Exemple")
+	cmd.Env, cmd.Stderr = envv, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return res, fmt.Errorf("tenant create: %w", err)
+	}
+	envv = append(envv, "AVIS_MASTER_KEY_FILE="+filepath.Join(dir, "master.key"))
+
+	ctx := context.Background()
+	d, err := db.Open(ctx, dbURL, dir, db.Options{})
+	if err != nil {
+		return res, err
+	}
+	defer d.Close()
+	key, _, err := vault.LoadMasterKey(vault.KeyOptions{DataDir: dir, KeyFile: filepath.Join(dir, "master.key"), DataExists: true})
+	if err != nil {
+		return res, err
+	}
+	v, err := vault.New(ctx, d, key)
+	if err != nil {
+		return res, err
+	}
+	au := audit.New(d)
+	accounts := account.NewStore(d, v, au, account.Options{})
+	tn, err := accounts.TenantBySlug(ctx, "bench")
+	if err != nil {
+		return res, err
+	}
+	t0 := time.Now()
+	if err := seed(ctx, d, au, tn.ID, n); err != nil {
+		return res, fmt.Errorf("seed: %w", err)
+	}
+	res.SeedS = time.Since(t0).Seconds()
+	apiKey, _, err := accounts.CreateAPIKey(ctx, audit.System("bench"), tn.ID, "CRM", []string{"responses:read"})
+	if err != nil {
+		return res, err
+	}
+	fmt.Fprintf(os.Stderr, "%s: %d responses stored in %.0f s; pulling…\n", res.Database, n, res.SeedS)
+
+	// Pull.
+	serve := exec.Command(avisBin, "serve", "--role", "web")
+	serve.Env, serve.Stderr = envv, os.Stderr
+	if err := serve.Start(); err != nil {
+		return res, err
+	}
+	stopped := false
+	stop := func() {
+		if !stopped {
+			stopped = true
+			serve.Process.Signal(os.Interrupt)
+			serve.Wait()
+		}
+	}
+	defer stop()
+	base := "http://" + addr
+	if err := waitReady(base); err != nil {
+		return res, err
+	}
+	cpu0, pg0 := proc.CPU(serve.Process.Pid), proc.PostgresCPU(pgData)
+	if err := pull(base, apiKey, &res); err != nil {
+		return res, fmt.Errorf("pull: %w", err)
+	}
+	res.PullCPU, res.PullPGCPU = proc.CPU(serve.Process.Pid)-cpu0, proc.PostgresCPU(pgData)-pg0
+	res.PeakRSSMB = proc.PeakRSS(serve.Process.Pid)
+	stop()
+	fmt.Fprintf(os.Stderr, "%s: %d pages in %.1f s; exporting…\n", res.Database, res.Pages, res.PullS)
+
+	// Export.
+	srv, err := startSFTP()
+	if err != nil {
+		return res, err
+	}
+	defer srv.close()
+	exports := crmsync.NewExportStore(d, v, au, contact.NewStore(d, v, au))
+	sc, err := exports.Create(ctx, audit.System("bench"), tn.ID, crmsync.ExportInput{Name: "CRM", Kinds: []string{crmsync.KindResponses},
+		Protocol: crmsync.ProtocolSFTP, Host: "127.0.0.1", Port: srv.port, Username: "crm", AuthKind: crmsync.AuthPassword,
+		Secret: srv.password, HostKeyFingerprint: srv.fingerprint, Folder: "crm", Format: crmsync.FormatCSV}, false)
+	if err != nil {
+		return res, fmt.Errorf("export schedule: %w", err)
+	}
+	t0 = time.Now()
+	r, err := exports.Run(ctx, tn.ID, sc.ID, crmsync.CauseManual)
+	if err != nil {
+		return res, fmt.Errorf("export: %w", err)
+	}
+	res.ExportS = time.Since(t0).Seconds()
+	res.ExportRows, res.ExportBytes = r.Rows, r.Bytes
+	res.RowsPerS = float64(r.Rows) / res.ExportS
+	for _, f := range r.Files {
+		lines, err := countLines(filepath.Join(srv.dir, "crm", f))
+		if err != nil {
+			return res, err
+		}
+		res.FileRows += lines - 1 // the header
+	}
+	return res, nil
+}
+
+// pull reads every response through the API with the cursor, one page
+// after the other, as a CRM script does.
+func pull(base, key string, res *Result) error {
+	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+	seen := make(map[string]struct{}, res.Responses)
+	var lat []float64
+	after := ""
+	start := time.Now()
+	for {
+		u := base + "/api/v1/responses?limit=" + fmt.Sprint(res.PageSize)
+		if after != "" {
+			u += "&after=" + url.QueryEscape(after)
+		}
+		req, _ := http.NewRequest("GET", u, nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		t := time.Now()
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		var page struct {
+			Data []struct {
+				ID string `json:"id"`
+			} `json:"data"`
+			NextCursor string `json:"next_cursor"`
+			HasMore    bool   `json:"has_more"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&page)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("page %d: status %d", res.Pages+1, resp.StatusCode)
+		}
+		if err != nil {
+			return fmt.Errorf("page %d: %w", res.Pages+1, err)
+		}
+		lat = append(lat, float64(time.Since(t).Microseconds())/1000)
+		res.Pages++
+		for _, r := range page.Data {
+			if _, dup := seen[r.ID]; dup {
+				res.Duplicates++
+			}
+			seen[r.ID] = struct{}{}
+			res.Read++
+		}
+		if !page.HasMore {
+			break
+		}
+		after = page.NextCursor
+	}
+	res.PullS = time.Since(start).Seconds()
+	res.PagesPerS = float64(res.Pages) / res.PullS
+	res.PageP50Ms, res.PageP99Ms = percentiles(lat)
+	return nil
+}
+
+// seed stores n complete responses to a three-question survey, from n
+// contacts known by their CRM id only, in the tenant's feed order, with
+// plain SQL in large transactions (what the answer path writes, without
+// its cost: the answer benchmark measures that).
+func seed(ctx context.Context, d *db.DB, au *audit.Log, tenantID string, n int) error {
+	def, err := survey.Parse([]byte(`{"avis_survey": 1, "name": "Après livraison", "default_language": "fr", "languages": ["fr"], "pages": [{"questions": [
+		{"id": "nps", "type": "nps", "required": true, "text": {"fr": "Recommanderiez-vous notre boutique ?"}},
+		{"id": "csat", "type": "csat", "required": true, "text": {"fr": "La livraison ?"}},
+		{"id": "what", "type": "single", "text": {"fr": "Ce qui compte le plus ?"},
+		 "choices": [{"key": "price", "text": {"fr": "Le prix"}}, {"key": "speed", "text": {"fr": "La rapidité"}}]}]}]}`))
+	if err != nil {
+		return err
+	}
+	sv, err := survey.NewStore(d, au).Create(ctx, audit.System("bench"), tenantID, def)
+	if err != nil {
+		return err
+	}
+	const perStatement, perTx = 250, 20000
+	now := time.Now().Add(-time.Hour)
+	for start := 0; start < n; start += perTx {
+		end := min(start+perTx, n)
+		err := d.Tx(ctx, func(tx *sql.Tx) error {
+			for s := start; s < end; s += perStatement {
+				e := min(s+perStatement, end)
+				var cs, rs, as strings.Builder
+				var cargs, rargs, aargs []any
+				for i := s; i < e; i++ {
+					cid, rid := fmt.Sprintf("c%025d", i), fmt.Sprintf("r%025d", i)
+					at := db.Stamp(now.Add(time.Duration(i) * time.Millisecond))
+					sep := func(b *strings.Builder) {
+						if b.Len() > 0 {
+							b.WriteByte(',')
+						}
+					}
+					sep(&cs)
+					cs.WriteString(tuple(d, &cargs, tenantID, cid, fmt.Sprintf("C%07d", i), lit("'fr'"), at, at))
+					sep(&rs)
+					rs.WriteString(tuple(d, &rargs, tenantID, rid, sv.ID, cid, at, int64(i+1), lit("1"), lit("'invitation'"), lit("'fr'"),
+						lit("'complete'"), lit("1"), at, at))
+					nps, cat := int64(i%11), "promoter"
+					switch {
+					case nps <= 6:
+						cat = "detractor"
+					case nps <= 8:
+						cat = "passive"
+					}
+					sep(&as)
+					as.WriteString(tuple(d, &aargs, tenantID, rid, "nps", "nps", nps, "", cat, at))
+					as.WriteByte(',')
+					as.WriteString(tuple(d, &aargs, tenantID, rid, "csat", "csat", int64(1+i%5), "", "", at))
+					as.WriteByte(',')
+					as.WriteString(tuple(d, &aargs, tenantID, rid, "what", "single", nil, []string{"price", "speed"}[i%2], "", at))
+				}
+				for _, q := range []struct {
+					sql  string
+					args []any
+				}{
+					{`INSERT INTO contacts (tenant_id, id, external_id, language, created_at, updated_at) VALUES ` + cs.String(), cargs},
+					{`INSERT INTO responses (tenant_id, id, survey_id, contact_id, completed_at, sync_seq, survey_version, source, language,
+						status, page, started_at, updated_at) VALUES ` + rs.String(), rargs},
+					{`INSERT INTO response_answers (tenant_id, response_id, question_id, kind, number, choices, category, updated_at) VALUES ` +
+						as.String(), aargs},
+				} {
+					if _, err := tx.ExecContext(ctx, q.sql, q.args...); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	_, err = d.W.ExecContext(ctx, `INSERT INTO feed_seqs (tenant_id, seq) VALUES ($1, $2)
+		ON CONFLICT (tenant_id) DO UPDATE SET seq = excluded.seq`, tenantID, int64(n))
+	return err
+}
+
+// lit is SQL written as is in a tuple.
+type lit string
+
+// tuple returns "(…)" with a placeholder for each value, appended to
+// args, and each lit as is.
+func tuple(d *db.DB, args *[]any, vals ...any) string {
+	var b strings.Builder
+	b.WriteByte('(')
+	for i, v := range vals {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		if l, ok := v.(lit); ok {
+			b.WriteString(string(l))
+			continue
+		}
+		*args = append(*args, v)
+		b.WriteString(d.Dialect.Arg(len(*args)))
+	}
+	b.WriteByte(')')
+	return b.String()
+}
+
+// sftpServer is an SFTP server on loopback that keeps files in dir.
+type sftpServer struct {
+	ln                         net.Listener
+	port                       int
+	dir, password, fingerprint string
+	wg                         sync.WaitGroup
+}
+
+func startSFTP() (*sftpServer, error) {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	signer, err := ssh.NewSignerFromKey(priv)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "benchsync-sftp")
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Mkdir(filepath.Join(dir, "crm"), 0o700); err != nil {
+		return nil, err
+	}
+	s := &sftpServer{dir: dir, password: "bench-Passw0rd!", fingerprint: ssh.FingerprintSHA256(signer.PublicKey())}
+	cfg := &ssh.ServerConfig{PasswordCallback: func(c ssh.ConnMetadata, pw []byte) (*ssh.Permissions, error) {
+		if c.User() == "crm" && string(pw) == s.password {
+			return nil, nil
+		}
+		return nil, errors.New("wrong password")
+	}}
+	cfg.AddHostKey(signer)
+	if s.ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+		return nil, err
+	}
+	s.port = s.ln.Addr().(*net.TCPAddr).Port
+	go func() {
+		for {
+			c, err := s.ln.Accept()
+			if err != nil {
+				return
+			}
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				s.serve(c, cfg)
+			}()
+		}
+	}()
+	return s, nil
+}
+
+func (s *sftpServer) serve(c net.Conn, cfg *ssh.ServerConfig) {
+	defer c.Close()
+	sconn, chans, reqs, err := ssh.NewServerConn(c, cfg)
+	if err != nil {
+		return
+	}
+	defer sconn.Close()
+	go ssh.DiscardRequests(reqs)
+	for nc := range chans {
+		if nc.ChannelType() != "session" {
+			nc.Reject(ssh.UnknownChannelType, "only sessions")
+			continue
+		}
+		ch, creqs, err := nc.Accept()
+		if err != nil {
+			continue
+		}
+		go func() {
+			for req := range creqs {
+				ok := req.Type == "subsystem" && len(req.Payload) > 4 && string(req.Payload[4:]) == "sftp"
+				req.Reply(ok, nil)
+				if !ok {
+					continue
+				}
+				srv, err := sftp.NewServer(ch, sftp.WithServerWorkingDirectory(s.dir))
+				if err != nil {
+					ch.Close()
+					continue
+				}
+				go func() {
+					_ = srv.Serve()
+					srv.Close()
+				}()
+			}
+		}()
+	}
+}
+
+func (s *sftpServer) close() {
+	s.ln.Close()
+	os.RemoveAll(s.dir)
+}
+
+// countLines counts the lines of a file.
+func countLines(path string) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	n := 0
+	for sc.Scan() {
+		n++
+	}
+	return n, sc.Err()
+}
+
+// waitReady waits for avis to answer /readyz.
+func waitReady(base string) error {
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		r, err := http.Get(base + "/readyz")
+		if err == nil {
+			r.Body.Close()
+			if r.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return errors.New("avis did not become ready")
+}
+
+// percentiles returns the 50th and 99th percentiles of xs.
+func percentiles(xs []float64) (p50, p99 float64) {
+	if len(xs) == 0 {
+		return 0, 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2], s[min(len(s)-1, len(s)*99/100)]
+}
