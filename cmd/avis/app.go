@@ -41,6 +41,7 @@ type app struct {
 	journeys *journey.Store
 	uploads  *contact.Uploads
 	sftp     *crmsync.Store
+	exports  *crmsync.ExportStore
 	surveys  *survey.Store
 	dispatch *dispatch.Store
 	// requests is the data-subject request log.
@@ -143,6 +144,7 @@ func open(ctx context.Context, e env, c config.Config) (*app, error) {
 	a.contacts.UseFeed(a.feed)
 	a.journeys = journey.NewStore(d, a.audit)
 	a.sftp = crmsync.NewStore(d, a.vault, a.audit)
+	a.exports = crmsync.NewExportStore(d, a.vault, a.audit, a.contacts)
 	a.surveys = survey.NewStore(d, a.audit)
 	a.notices = privacy.NewNotices(d, a.audit, operator(c))
 	a.consents = privacy.NewConsents(d)

@@ -38,6 +38,7 @@ func registerWorkers(ws *river.Workers, a *app) {
 	river.AddWorker(ws, &purgeWorker{a: a})
 	river.AddWorker(ws, &contact.ImportWorker{Store: a.contacts, Uploads: a.uploads, TempDir: a.tempDir()})
 	crmsync.AddWorkers(ws, a.sftp, sftpImporter{a})
+	crmsync.AddExportWorkers(ws, a.exports)
 	dispatch.AddWorkers(ws, a.dispatch)
 }
 
@@ -56,6 +57,7 @@ func (i sftpImporter) ImportFile(ctx context.Context, tenantID, source, fileName
 func periodicJobs() []*river.PeriodicJob {
 	return append(dispatch.PeriodicJobs(),
 		crmsync.SchedulePeriodicJob(),
+		crmsync.ExportPeriodicJob(),
 		river.NewPeriodicJob(river.PeriodicInterval(time.Hour), func() (river.JobArgs, *river.InsertOpts) {
 			return purgeArgs{}, nil
 		}, &river.PeriodicJobOpts{RunOnStart: true}),

@@ -76,6 +76,7 @@ func serve(ctx context.Context, e env, args []string) error {
 
 	srv, err := web.New(web.Deps{Config: c, Log: log, DB: a.db, Accounts: a.accounts, Audit: a.audit,
 		Responses: a.responses, Consents: a.consents,
+		Exports:  a.exports,
 		Contacts: a.contacts, Journeys: a.journeys, Uploads: a.uploads, SFTP: a.sftp, Surveys: a.surveys, Dispatch: a.dispatch, Notices: a.notices, Jobs: q, Requests: a.requests, Feed: a.feed, Registry: reg, Version: versionString(), OpsOnly: c.Role == "worker"})
 	if err != nil {
 		return err

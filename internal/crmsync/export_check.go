@@ -347,7 +347,7 @@ func normaliseExport(in *ExportInput, create bool) error {
 	case ProtocolSFTP:
 		in.TLSFingerprint = ""
 		if in.HostKeyFingerprint == "" {
-			add(bad("fingerprint", "the host-key fingerprint is missing: it is required, so that avis writes only to your server. “Check the host key” reads it from the server for you to compare"))
+			add(bad("fingerprint", "the host-key fingerprint is missing: it is required, so that avis writes only to your server (ask its administrator for the output of ssh-keygen -lf on its host key)"))
 		} else if fp, err := ParseFingerprint(in.HostKeyFingerprint); err != nil {
 			add(bad("fingerprint", "the host-key fingerprint is not valid: copy it in full as ssh-keygen -lf prints it (SHA256: and 43 characters)"))
 		} else {

@@ -136,6 +136,7 @@ func flowPages(t *testing.T, e *env) []adminPage {
 		{"preview", "/uploads/" + up + "?name=clients.csv", "Check the columns", false},
 		{"journeys", "/journeys", "Journeys", false},
 		{"sftp", "/sftp", "SFTP drops", false},
+		{"exports", "/exports", "Exports", false},
 		{"requests", "/requests", "Data requests", false},
 	}
 }

@@ -59,6 +59,7 @@ func messages(t *testing.T) []string {
 	}{
 		{[]string{"../dispatch/rule.go", "../dispatch/window.go", "../dispatch/problem.go"},
 			regexp.MustCompile(`\b(?:bad|problem|windowProblem)\(` + literal)},
+		{[]string{"../crmsync/export_check.go", "../crmsync/export_schedule.go"}, regexp.MustCompile(`\bbad\("[a-z_]+", ` + literal)},
 		{[]string{"../placeholder/compile.go"},
 			regexp.MustCompile(`\b(?:errorAt|errorf)\([^"\x60\n()]*?, ` + literal)},
 	} {

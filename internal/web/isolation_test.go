@@ -63,6 +63,11 @@ func TestTenantIsolation(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	bExport, err := e.exports.Create(ctx, audit.System("test"), beta.ID, crmsync.ExportInput{Name: "Beta export", Kinds: []string{crmsync.KindResponses}, Protocol: crmsync.ProtocolSFTP, Host: "sftp.example.com", Username: "beta", Secret: "beta-password", HostKeyFingerprint: "SHA256:" + strings.Repeat("A", 43)}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	// Beta's step rule test message, in beta's outbox.
 	bStep := bJourney.Steps[0].ID
 	if _, err := e.dispatch.TestSend(ctx, audit.System("test"), beta.ID, dispatch.DefaultRule(bStep, db.NewID()), "beta.customer@example.org"); err != nil {
@@ -138,6 +143,11 @@ func TestTenantIsolation(t *testing.T) {
 		{"POST /journeys/{id}/steps", "POST", "/journeys/" + bJourney.ID + "/steps", url.Values{"csrf": {tok}, "key": {"alpha-step"}, "name": {"Alpha"}}, ""},
 		{"POST /sftp/{id}/delete", "POST", "/sftp/" + bSource.ID + "/delete", url.Values{"csrf": {tok}}, ""},
 		{"POST /sftp/{id}/fetch", "POST", "/sftp/" + bSource.ID + "/fetch", url.Values{"csrf": {tok}}, ""},
+		{"GET /exports/{id}", "GET", "/exports/" + bExport.ID, nil, ""},
+		{"POST /exports/{id}", "POST", "/exports/" + bExport.ID, url.Values{"csrf": {tok}, "name": {"mine now"}}, ""},
+		{"POST /exports/{id}/delete", "POST", "/exports/" + bExport.ID + "/delete", url.Values{"csrf": {tok}}, ""},
+		{"POST /exports/{id}/run", "POST", "/exports/" + bExport.ID + "/run", url.Values{"csrf": {tok}}, ""},
+		{"POST /exports/{id}/test", "POST", "/exports/" + bExport.ID + "/test", url.Values{"csrf": {tok}}, ""},
 		{"GET /steps/{id}/rule", "GET", "/steps/" + bStep + "/rule", nil, ""},
 		{"POST /steps/{id}/rule", "POST", "/steps/" + bStep + "/rule", url.Values{"csrf": {tok}, "survey": {db.NewID()}, "channels": {"email"}}, ""},
 		{"POST /steps/{id}/rule/preview", "POST", "/steps/" + bStep + "/rule/preview", url.Values{"csrf": {tok}, "contact": {bc.ID}}, ""},
@@ -259,6 +269,9 @@ func TestTenantIsolation(t *testing.T) {
 	}
 	if js, _ := e.journeys.Journeys(ctx, beta.ID); len(js) != 1 || len(js[0].Steps) != 1 {
 		t.Errorf("beta's journeys changed: %+v", js)
+	}
+	if x, err := e.exports.Get(ctx, beta.ID, bExport.ID); err != nil || x.Name != "Beta export" {
+		t.Errorf("beta's export: %+v, %v", x, err)
 	}
 	if _, err := e.sftp.Get(ctx, beta.ID, bSource.ID); err != nil {
 		t.Errorf("beta's SFTP source: %v", err)

@@ -195,6 +195,7 @@ func (s *Server) fillView(r *http.Request, rc *reqCtx, v *view) {
 		{"/messaging", "Messaging", account.PermTenantSettings},
 		{"/settings/privacy", "Privacy", account.PermTenantSettings},
 		{"/sftp", "SFTP", account.PermContactsWrite},
+		{"/exports", "Exports", account.PermTenantSettings},
 		{"/users", "Users", account.PermUsersManage},
 		{"/apikeys", "API keys", account.PermAPIKeysManage},
 		{"/audit", "Audit log", account.PermAuditRead},

@@ -47,6 +47,7 @@ type Deps struct {
 	Journeys *journey.Store
 	Uploads  *contact.Uploads
 	SFTP     *crmsync.Store
+	Exports  *crmsync.ExportStore // scheduled exports to SFTP/FTPS
 	// Surveys holds survey definitions; Dispatch rules, invitations,
 	// messaging settings and the outbox.
 	Surveys  *survey.Store
@@ -189,6 +190,13 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /sftp/hostkey", s.authed(s.sftpHostKey, authOpts{perm: account.PermContactsWrite}))
 	mux.Handle("POST /sftp/{id}/delete", s.authed(s.sftpDelete, authOpts{perm: account.PermContactsWrite}))
 	mux.Handle("POST /sftp/{id}/fetch", s.authed(s.sftpFetch, authOpts{perm: account.PermContactsWrite}))
+	mux.Handle("GET /exports", s.authed(s.exportsPage, authOpts{perm: account.PermTenantSettings}))
+	mux.Handle("POST /exports", s.authed(s.exportCreate, authOpts{perm: account.PermTenantSettings}))
+	mux.Handle("GET /exports/{id}", s.authed(s.exportEdit, authOpts{perm: account.PermTenantSettings}))
+	mux.Handle("POST /exports/{id}", s.authed(s.exportUpdate, authOpts{perm: account.PermTenantSettings}))
+	mux.Handle("POST /exports/{id}/delete", s.authed(s.exportDelete, authOpts{perm: account.PermTenantSettings}))
+	mux.Handle("POST /exports/{id}/run", s.authed(s.exportRun, authOpts{perm: account.PermTenantSettings}))
+	mux.Handle("POST /exports/{id}/test", s.authed(s.exportTest, authOpts{perm: account.PermTenantSettings}))
 	mux.Handle("GET /settings", s.authed(s.settingsPage, authOpts{perm: account.PermTenantSettings}))
 	mux.Handle("POST /settings/mfa", s.authed(s.settingsMFA, authOpts{perm: account.PermTenantSettings}))
 	mux.Handle("GET /account/mfa", s.authed(s.mfaSetupPage, authOpts{noTenant: true, setup: true}))

@@ -66,6 +66,7 @@ type env struct {
 	journeys *journey.Store
 	uploads  *contact.Uploads
 	sftp     *crmsync.Store
+	exports  *crmsync.ExportStore
 	surveys  *survey.Store
 	dispatch *dispatch.Store
 	notices  *privacy.Notices
@@ -113,6 +114,7 @@ func newEnvWith(t *testing.T, change func(*config.Config)) *env {
 		t.Fatal(err)
 	}
 	e.sftp = crmsync.NewStore(e.db, v, e.audit)
+	e.exports = crmsync.NewExportStore(e.db, v, e.audit, e.contacts)
 	e.surveys = survey.NewStore(e.db, e.audit)
 	e.notices = privacy.NewNotices(e.db, e.audit, privacy.Operator{Name: "Avis Hébergement SAS", Address: "1 rue de la Paix, 75002 Paris", Email: "dpo@avis.example", Site: "avis.example"})
 	log := slog.New(slog.NewJSONHandler(e.logs, nil))
@@ -125,6 +127,7 @@ func newEnvWith(t *testing.T, change func(*config.Config)) *env {
 	ws := river.NewWorkers()
 	river.AddWorker(ws, &contact.ImportWorker{Store: e.contacts, Uploads: e.uploads, TempDir: tmp})
 	crmsync.AddWorkers(ws, e.sftp, sftpImporter{e.contacts, tmp})
+	crmsync.AddExportWorkers(ws, e.exports)
 	dopts := dispatch.Options{BaseURL: cfg.BaseURL, Feed: e.feed}
 	if cfg.SMTPURL != "" {
 		relay, err := email.ParseRelayURL(cfg.SMTPURL)
@@ -160,6 +163,7 @@ func newEnvWith(t *testing.T, change func(*config.Config)) *env {
 	srv, err := web.New(web.Deps{Config: cfg, Log: log, DB: e.db,
 		Accounts: e.accounts, Audit: e.audit, Contacts: e.contacts, Journeys: e.journeys,
 		Responses: e.responses, Consents: e.consents,
+		Exports: e.exports,
 		Uploads: e.uploads, SFTP: e.sftp, Surveys: e.surveys, Dispatch: e.dispatch, Notices: e.notices, Jobs: e.jobs, Requests: e.requests, Feed: e.feed, Registry: prometheus.NewRegistry(), Version: "test"})
 	if err != nil {
 		t.Fatal(err)
