@@ -65,7 +65,6 @@ func isTooLarge(err error) bool {
 
 // tooLargePublic answers a person's post whose body is over the limit.
 func (s *Server) tooLargePublic(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Connection", "close") // the rest of the body is not read
 	s.publicPage(w, r, http.StatusRequestEntityTooLarge, "public_me_state", publicOpts{Title: "What you sent is too large"},
 		map[string]any{"TooLarge": true})
 }
