@@ -14,7 +14,7 @@ import (
 // requestRow is one entry of the request log as the admin page shows it.
 type requestRow struct {
 	privacy.Request
-	KindLabel, OutcomeLabel string
+	KindLabel, OutcomeLabel, ChannelLabel string
 	Overdue                 bool
 }
 
@@ -64,7 +64,7 @@ func (s *Server) renderRequests(w http.ResponseWriter, r *http.Request, rc *reqC
 	rows := make([]requestRow, 0, len(list))
 	for _, q := range list {
 		rows = append(rows, requestRow{Request: q, KindLabel: requestKindLabel(s, rc, q.Kind), OutcomeLabel: requestOutcomeLabel(s, rc, q.Outcome),
-			Overdue: q.Overdue(now)})
+			ChannelLabel: requestChannelLabel(s, rc, q.Channel), Overdue: q.Overdue(now)})
 	}
 	type kindOpt struct {
 		Value, Label string
@@ -254,4 +254,19 @@ func requestOutcomeLabel(s *Server, rc *reqCtx, outcome string) string {
 		return rc.t(s, "Open")
 	}
 	return outcome
+}
+
+// requestChannelLabel names how a request arrived in the page's language.
+func requestChannelLabel(s *Server, rc *reqCtx, channel string) string {
+	switch channel {
+	case privacy.ChannelSelfService:
+		return rc.t(s, "Their own page")
+	case privacy.ChannelEmail:
+		return rc.t(s, "Email")
+	case privacy.ChannelPost:
+		return rc.t(s, "Post")
+	case privacy.ChannelAPI:
+		return rc.t(s, "Your CRM (API)")
+	}
+	return channel
 }
