@@ -133,7 +133,8 @@ func (s *Store) sender(ctx context.Context, tenantID string) (*sender, error) {
 		if len(st.SMSConfig) > 0 {
 			load := s.o.Transports.SMS
 			if load == nil {
-				load = func(c []byte) (sms.Provider, *sms.Limiter, error) { return sms.Load(c, sms.Deps{}) }
+				hooks := strings.TrimRight(s.o.BaseURL, "/") + "/hooks/sms/" + tenantID
+				load = func(c []byte) (sms.Provider, *sms.Limiter, error) { return sms.Load(c, sms.Deps{Hooks: hooks}) }
 			}
 			snd.sms, snd.smsLimit, snd.smsErr = load(st.SMSConfig)
 			snd.smsPrices = sms.Prices(st.SMSConfig)

@@ -130,12 +130,12 @@ type oaResponse struct {
 }
 
 type oaOp struct {
-	Tags        []string    `json:"tags"`
-	Summary     string      `json:"summary"`
-	Description string      `json:"description"`
-	OperationID string      `json:"operationId"`
-	Parameters  []oaParam   `json:"parameters"`
-	Scope       string      `json:"x-scope"`
+	Tags        []string  `json:"tags"`
+	Summary     string    `json:"summary"`
+	Description string    `json:"description"`
+	OperationID string    `json:"operationId"`
+	Parameters  []oaParam `json:"parameters"`
+	Scope       string    `json:"x-scope"`
 	RequestBody *struct {
 		Description string             `json:"description"`
 		Content     map[string]oaMedia `json:"content"`

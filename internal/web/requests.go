@@ -15,7 +15,7 @@ import (
 type requestRow struct {
 	privacy.Request
 	KindLabel, OutcomeLabel, ChannelLabel string
-	Overdue                 bool
+	Overdue                               bool
 }
 
 // requestForm is the form that records a request received by email or

@@ -153,6 +153,10 @@ type Deps struct {
 	// Now is the clock (Retry-After dates, OVH timestamps); nil means
 	// time.Now.
 	Now func() time.Time
+	// Hooks is the URL under which avis receives this tenant's provider
+	// callbacks (https://avis.example/hooks/sms/{tenant}): a provider whose
+	// configuration names no callback URL has its receipts sent there.
+	Hooks string
 }
 
 func (d Deps) withDefaults() Deps {

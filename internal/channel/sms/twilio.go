@@ -93,6 +93,11 @@ func NewTwilio(cfg TwilioConfig, d Deps) (*Twilio, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if cfg.StatusCallback == "" && d.Hooks != "" {
+		// Delivery receipts come back to avis without the tenant having
+		// to copy its callback URL into the configuration.
+		cfg.StatusCallback = d.Hooks + "/twilio/status"
+	}
 	return &Twilio{cfg: cfg, d: d.withDefaults()}, nil
 }
 

@@ -116,6 +116,34 @@ func TestTwilioMessagingService(t *testing.T) {
 	}
 }
 
+// TestTwilioDefaultCallback: a configuration without status_callback has
+// Twilio post its receipts to avis's own hook for the tenant; one that
+// names a callback keeps it.
+func TestTwilioDefaultCallback(t *testing.T) {
+	t.Parallel()
+	srv := newRecorder(t, reply(http.StatusCreated, `{"sid":"SMbbb","num_segments":"1","status":"queued"}`))
+	for _, tc := range []struct {
+		name, configured, want string
+	}{
+		{"none configured", "", "https://avis.example/hooks/sms/01TENANT/twilio/status?ref=R1"},
+		{"configured", "https://crm.example/twilio", "https://crm.example/twilio?ref=R1"},
+	} {
+		cfg := TwilioConfig{Common: Common{From: "Boutique"}, BaseURL: srv.URL, AccountSID: "AC0123456789abcdef0123456789abcdef",
+			AuthToken: "secret", StatusCallback: tc.configured}
+		tw, err := NewTwilio(cfg, Deps{Hooks: "https://avis.example/hooks/sms/01TENANT"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Send(context.Background(), Message{To: frMobile, Text: "Merci", Reference: "R1"}); err != nil {
+			t.Fatal(err)
+		}
+		form, _ := url.ParseQuery(string(srv.last().Body))
+		if got := form.Get("StatusCallback"); got != tc.want {
+			t.Errorf("%s: StatusCallback %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
 // TestTwilioErrors answers with Twilio's documented error bodies.
 func TestTwilioErrors(t *testing.T) {
 	t.Parallel()
