@@ -107,11 +107,11 @@ func (rc *renderCtx) links() (survey, unsubscribe, mydata, privacy string) {
 	survey = base + "/s/" + rc.token
 	unsubscribe = base + "/u/" + rc.token
 	mydata = base + "/me/" + rc.token
-	privacy = rc.snd.privacyURL
-	if privacy == "" && rc.rcpt.TenantID != "" {
+	// avis's information notice, versioned, which links the company's
+	// own policy.
+	privacy = base + "/me/" + rc.token + "#privacy"
+	if rc.rcpt.TenantID != "" {
 		privacy = base + "/legal/" + rc.rcpt.TenantID + "/notice"
-	} else if privacy == "" {
-		privacy = base + "/me/" + rc.token + "#privacy"
 	}
 	return
 }

@@ -53,10 +53,7 @@ type Settings struct {
 	// LinkBaseURL is the tenant's own domain for survey links
 	// (https://avis.example.fr); empty uses avis's base URL.
 	LinkBaseURL string
-	// PrivacyURL is the tenant's privacy notice, linked from every message;
-	// empty links avis's generated notice.
-	PrivacyURL string
-	UpdatedAt  time.Time
+	UpdatedAt   time.Time
 }
 
 // ErrInvalidSettings wraps the validation errors of SaveSettings.
@@ -110,7 +107,7 @@ func (st *Settings) Validate() error {
 	if len(st.SMSSender) > 16 {
 		bad("the SMS sender is at most 11 letters or digits, or a phone number")
 	}
-	for _, u := range []struct{ name, v string }{{"link domain", st.LinkBaseURL}, {"privacy notice", st.PrivacyURL}} {
+	for _, u := range []struct{ name, v string }{{"link domain", st.LinkBaseURL}} {
 		if u.v == "" {
 			continue
 		}
@@ -123,7 +120,7 @@ func (st *Settings) Validate() error {
 	// and NUL) are said, not a failure of the save.
 	for _, f := range []struct{ name, v string }{{"sender name", st.FromName}, {"sender address", st.FromEmail}, {"reply-to address", st.ReplyTo},
 		{"DKIM domain", st.DKIMDomain}, {"DKIM selector", st.DKIMSelector}, {"SMS sender", st.SMSSender},
-		{"link domain", st.LinkBaseURL}, {"privacy notice", st.PrivacyURL}} {
+		{"link domain", st.LinkBaseURL}} {
 		if !utf8.ValidString(f.v) || strings.ContainsFunc(f.v, unicode.IsControl) {
 			bad("the %s holds control characters or bytes that are not UTF-8 text", f.name)
 		}
@@ -144,7 +141,6 @@ type SettingsUpdate struct {
 	SMSConfig   *string
 	SMSSender   string
 	LinkBaseURL string
-	PrivacyURL  string
 }
 
 // Settings returns a tenant's messaging settings, secrets opened. A tenant
@@ -158,9 +154,9 @@ func (s *Store) readSettings(ctx context.Context, q db.Querier, tenantID string)
 	var smtp, dkim, sms []byte
 	var updated int64
 	err := q.QueryRowContext(ctx, `/* dispatch.Store.Settings */ SELECT from_name, from_email, reply_to, smtp_url_sealed, dkim_domain,
-		dkim_selector, dkim_key_sealed, sms_provider, sms_config_sealed, sms_sender, link_base_url, privacy_url, updated_at
+		dkim_selector, dkim_key_sealed, sms_provider, sms_config_sealed, sms_sender, link_base_url, updated_at
 		FROM messaging_settings WHERE tenant_id = $1`, tenantID).Scan(&st.FromName, &st.FromEmail, &st.ReplyTo, &smtp, &st.DKIMDomain,
-		&st.DKIMSelector, &dkim, &st.SMSProvider, &sms, &st.SMSSender, &st.LinkBaseURL, &st.PrivacyURL, &updated)
+		&st.DKIMSelector, &dkim, &st.SMSProvider, &sms, &st.SMSSender, &st.LinkBaseURL, &updated)
 	if err = db.Translate(err); errors.Is(err, db.ErrNotFound) {
 		return Settings{}, nil
 	}
@@ -224,7 +220,7 @@ func (s *Store) SaveSettings(ctx context.Context, actor audit.Actor, tenantID st
 			st.SMSProvider = ""
 			changed = append(changed, "sms")
 		}
-		st.SMSSender, st.LinkBaseURL, st.PrivacyURL = strings.TrimSpace(u.SMSSender), strings.TrimRight(strings.TrimSpace(u.LinkBaseURL), "/"), strings.TrimSpace(u.PrivacyURL)
+		st.SMSSender, st.LinkBaseURL = strings.TrimSpace(u.SMSSender), strings.TrimRight(strings.TrimSpace(u.LinkBaseURL), "/")
 		if err := st.Validate(); err != nil {
 			return err
 		}
@@ -247,14 +243,14 @@ func (s *Store) SaveSettings(ctx context.Context, actor audit.Actor, tenantID st
 		now := db.Now()
 		_, err = tx.ExecContext(ctx, `/* dispatch.Store.SaveSettings */ INSERT INTO messaging_settings (tenant_id, from_name, from_email,
 			reply_to, smtp_url_sealed, dkim_domain, dkim_selector, dkim_key_sealed, sms_provider, sms_config_sealed, sms_sender,
-			link_base_url, privacy_url, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+			link_base_url, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 			ON CONFLICT (tenant_id) DO UPDATE SET from_name = excluded.from_name, from_email = excluded.from_email,
 			reply_to = excluded.reply_to, smtp_url_sealed = excluded.smtp_url_sealed, dkim_domain = excluded.dkim_domain,
 			dkim_selector = excluded.dkim_selector, dkim_key_sealed = excluded.dkim_key_sealed, sms_provider = excluded.sms_provider,
 			sms_config_sealed = excluded.sms_config_sealed, sms_sender = excluded.sms_sender, link_base_url = excluded.link_base_url,
-			privacy_url = excluded.privacy_url, updated_at = excluded.updated_at`,
+			updated_at = excluded.updated_at`,
 			tenantID, st.FromName, st.FromEmail, st.ReplyTo, smtp, st.DKIMDomain, st.DKIMSelector, dkim, st.SMSProvider, sms,
-			st.SMSSender, st.LinkBaseURL, st.PrivacyURL, now)
+			st.SMSSender, st.LinkBaseURL, now)
 		if err != nil {
 			return fmt.Errorf("save messaging settings: %w", db.Translate(err))
 		}

@@ -42,17 +42,17 @@ type Transports struct {
 
 // sender is a tenant's resolved sending set-up.
 type sender struct {
-	company, lang        string
-	from                 email.Address
-	replyTo              string
-	dkim                 *email.DKIMKey
-	email                EmailTransport // nil: outbox
-	sms                  sms.Provider   // nil: outbox
-	smsLimit             *sms.Limiter
-	smsFrom              string
-	smsPrices            sms.PriceTable
-	linkBase, privacyURL string
-	emailErr, smsErr     error // a configuration that could not be loaded
+	company, lang    string
+	from             email.Address
+	replyTo          string
+	dkim             *email.DKIMKey
+	email            EmailTransport // nil: outbox
+	sms              sms.Provider   // nil: outbox
+	smsLimit         *sms.Limiter
+	smsFrom          string
+	smsPrices        sms.PriceTable
+	linkBase         string
+	emailErr, smsErr error // a configuration that could not be loaded
 }
 
 func (snd *sender) messageIDDomain() string {
@@ -88,7 +88,7 @@ func (s *Store) sender(ctx context.Context, tenantID string) (*sender, error) {
 		return nil, err
 	}
 	snd := &sender{company: t.Name, lang: t.DefaultLanguage, replyTo: st.ReplyTo, smsFrom: st.SMSSender,
-		linkBase: strings.TrimRight(s.o.BaseURL, "/"), privacyURL: st.PrivacyURL}
+		linkBase: strings.TrimRight(s.o.BaseURL, "/")}
 	if st.LinkBaseURL != "" {
 		snd.linkBase = st.LinkBaseURL
 	}

@@ -16,6 +16,5 @@ func messageMap() []Field {
 		col{"sms_config_sealed", Secret, "the tenant's SMS provider and its credentials"},
 		col{"sms_sender", NotPersonal, send},
 		col{"link_base_url", NotPersonal, "short survey links on the tenant's own domain"},
-		col{"privacy_url", NotPersonal, "linking every invitation to the privacy notice"},
 		col{"updated_at", NotPersonal, send})
 }

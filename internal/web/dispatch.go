@@ -454,7 +454,7 @@ type messagingForm struct {
 	SMSProvider                  string
 	SMSSet                       bool
 	SMSSender                    string
-	LinkBaseURL, PrivacyURL      string
+	LinkBaseURL                  string
 	DefaultRelay                 bool
 	callbacks                    smsCallbackSource // the SMS callback URLs (sms_hooks.go)
 }
@@ -462,7 +462,7 @@ type messagingForm struct {
 func (s *Server) messagingFormOf(st dispatch.Settings) messagingForm {
 	f := messagingForm{FromName: st.FromName, FromEmail: st.FromEmail, ReplyTo: st.ReplyTo, SMTPSet: st.SMTPURL != "",
 		DKIMDomain: st.DKIMDomain, DKIMSelector: st.DKIMSelector, DKIMSet: len(st.DKIMKey) > 0, SMSProvider: st.SMSProvider,
-		SMSSet: len(st.SMSConfig) > 0, SMSSender: st.SMSSender, LinkBaseURL: st.LinkBaseURL, PrivacyURL: st.PrivacyURL,
+		SMSSet: len(st.SMSConfig) > 0, SMSSender: st.SMSSender, LinkBaseURL: st.LinkBaseURL,
 		DefaultRelay: s.Config.SMTPURL != "", callbacks: s.callbackSource(st)}
 	if f.DKIMSet && st.DKIMDomain != "" && st.DKIMSelector != "" {
 		if signer, err := email.ParseDKIMKey(st.DKIMKey); err == nil {
@@ -486,7 +486,7 @@ func (s *Server) messagingSave(w http.ResponseWriter, r *http.Request, rc *reqCt
 	u := dispatch.SettingsUpdate{FromName: r.PostFormValue("from_name"), FromEmail: r.PostFormValue("from_email"),
 		ReplyTo: r.PostFormValue("reply_to"), DKIMDomain: r.PostFormValue("dkim_domain"), DKIMSelector: r.PostFormValue("dkim_selector"),
 		GenerateDKIM: r.PostFormValue("dkim_generate") != "", DKIMKind: email.KeyKind(r.PostFormValue("dkim_kind")),
-		SMSSender: r.PostFormValue("sms_sender"), LinkBaseURL: r.PostFormValue("link_base_url"), PrivacyURL: r.PostFormValue("privacy_url")}
+		SMSSender: r.PostFormValue("sms_sender"), LinkBaseURL: r.PostFormValue("link_base_url")}
 	if v := r.PostFormValue("smtp_url"); v != "" || r.PostFormValue("smtp_clear") != "" {
 		u.SMTPURL = &v
 	}
@@ -498,7 +498,7 @@ func (s *Server) messagingSave(w http.ResponseWriter, r *http.Request, rc *reqCt
 		cur, _ := s.Dispatch.Settings(r.Context(), rc.tenant.ID)
 		f := s.messagingFormOf(cur)
 		f.FromName, f.FromEmail, f.ReplyTo, f.DKIMDomain, f.DKIMSelector = u.FromName, u.FromEmail, u.ReplyTo, u.DKIMDomain, u.DKIMSelector
-		f.SMSSender, f.LinkBaseURL, f.PrivacyURL = u.SMSSender, u.LinkBaseURL, u.PrivacyURL
+		f.SMSSender, f.LinkBaseURL = u.SMSSender, u.LinkBaseURL
 		var lines []string
 		for _, l := range strings.Split(err.Error(), "\n") {
 			lines = append(lines, strings.TrimPrefix(l, dispatch.ErrInvalidSettings.Error()+": "))

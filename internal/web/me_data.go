@@ -163,8 +163,8 @@ func (s *Server) meData(ctx context.Context, sub meSubject) (*meView, error) {
 	}
 	d.NoticeURL = "/legal/" + sub.TenantID + "/notice"
 	d.PublicationURL = "/legal/" + sub.TenantID + "/publication"
-	if st, err := s.Dispatch.Settings(ctx, sub.TenantID); err == nil {
-		d.PrivacyURL = st.PrivacyURL
+	if p, err := s.Notices.Profile(ctx, sub.TenantID); err == nil {
+		d.PrivacyURL = p.PolicyURL
 	} else {
 		return nil, err
 	}
