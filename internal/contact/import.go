@@ -67,7 +67,15 @@ type Progress struct {
 type Reject struct {
 	Row    int
 	Column string
+	// Reason is in English (the CLI, the API, the report's default).
 	Reason string
+	// ReasonText is Reason as a Text, to say it in another language.
+	ReasonText Text
+}
+
+// newReject makes a Reject whose Reason is t in English.
+func newReject(row int, col string, t Text) Reject {
+	return Reject{Row: row, Column: col, Reason: t.String(), ReasonText: t}
 }
 
 // Import statuses.
@@ -91,8 +99,10 @@ type Report struct {
 	// MoreRejects counts rejects beyond those in Rejects.
 	MoreRejects int
 	Elapsed     time.Duration
-	// Error says why the import failed, in plain words.
+	// Error says why the import failed, in plain words (English).
 	Error string
+	// ErrorText is Error as a Text, to say it in another language.
+	ErrorText Text
 	// RowIDs gives the contact id of each landed row, by row number, when
 	// ImportOptions.RowIDs asked for it.
 	RowIDs map[int]string
@@ -231,7 +241,7 @@ func (s *Store) Import(ctx context.Context, actor audit.Actor, tenantID string, 
 		case rep.Rejected > 0:
 			runErr = all.Rollback()
 			rep.Status = StatusFailed
-			rep.Error = fmt.Sprintf("%d rows were refused and all-or-nothing was asked: nothing was imported", rep.Rejected)
+			rep.setError(textf("%d rows were refused and all-or-nothing was asked: nothing was imported", rep.Rejected))
 		default:
 			runErr = all.Commit()
 		}
@@ -240,9 +250,9 @@ func (s *Store) Import(ctx context.Context, actor audit.Actor, tenantID string, 
 		rep.Status = StatusFailed
 		var pe *readError
 		if errors.As(runErr, &pe) {
-			rep.Error = pe.Error()
+			rep.setError(pe.msg)
 		} else {
-			rep.Error = "the import stopped: " + errorText(runErr)
+			rep.setError(textf("the import stopped: %s", errorText(runErr)))
 		}
 	} else if rep.Status == StatusRunning {
 		rep.Status = StatusDone
@@ -261,19 +271,42 @@ func (s *Store) Import(ctx context.Context, actor audit.Actor, tenantID string, 
 	return rep, nil
 }
 
+// setError sets the report's Error and ErrorText.
+func (r *Report) setError(t Text) {
+	r.ErrorText, r.Error = t, t.String()
+}
+
 // readError is a problem with the file itself, reported to the user.
-type readError struct{ msg string }
+type readError struct{ msg Text }
 
-func (e *readError) Error() string { return e.msg }
+func (e *readError) Error() string { return e.msg.String() }
+func (e *readError) text() Text    { return e.msg }
 
-func errorText(err error) string {
+func errorText(err error) Text {
 	switch {
 	case errors.Is(err, context.Canceled):
-		return "it was cancelled"
+		return textf("it was cancelled")
 	case errors.Is(err, context.DeadlineExceeded):
-		return "it took too long"
+		return textf("it took too long")
 	}
-	return "a database error (see the server log)"
+	return textf("a database error (see the server log)")
+}
+
+// mappingError is an ErrMapping error in plain words.
+type mappingError struct {
+	msg  Text
+	also error // another sentinel it matches, or nil
+}
+
+func mappingErr(t Text) error { return &mappingError{msg: t} }
+
+func (e *mappingError) Error() string { return ErrMapping.Error() + ": " + e.msg.String() }
+func (e *mappingError) text() Text    { return textf("column mapping: %s", e.msg) }
+func (e *mappingError) Unwrap() []error {
+	if e.also != nil {
+		return []error{ErrMapping, e.also}
+	}
+	return []error{ErrMapping}
 }
 
 func truncate(s string, n int) string {
@@ -298,7 +331,7 @@ func mappingRecord(header []string, m []Field) map[string]string {
 // side).
 func planColumns(header []string, m []Field, attrs map[string]Attribute) ([]column, []Attribute, error) {
 	if len(m) > len(header) {
-		return nil, nil, fmt.Errorf("%w: %d fields for %d columns", ErrMapping, len(m), len(header))
+		return nil, nil, mappingErr(textf("%d fields for %d columns", len(m), len(header)))
 	}
 	cols := make([]column, len(header))
 	seen := map[Field]string{}
@@ -311,14 +344,15 @@ func planColumns(header []string, m []Field, attrs map[string]Attribute) ([]colu
 		}
 		f := m[i]
 		if prev, dup := seen[f]; dup {
-			return nil, nil, fmt.Errorf("%w: columns %q and %q both map to %s: keep one", ErrMapping, prev, h, f)
+			return nil, nil, mappingErr(textf("columns %q and %q both map to %s: keep one", prev, h, string(f)))
 		}
 		seen[f] = h
 		cols[i].field = f
 		any = true
 		if name, ok := strings.CutPrefix(string(f), "attr:"); ok {
 			if !attrName.MatchString(name) {
-				return nil, nil, fmt.Errorf("%w: column %q: %w", ErrMapping, h, ErrInvalidAttribute)
+				return nil, nil, &mappingError{msg: textf("column %q: %s", h,
+					textf("an attribute name is 1 to 40 lower-case letters, digits or underscores, starting with a letter")), also: ErrInvalidAttribute}
 			}
 			cols[i].attr = name
 			if _, ok := attrs[name]; !ok {
@@ -329,17 +363,17 @@ func planColumns(header []string, m []Field, attrs map[string]Attribute) ([]colu
 		switch f {
 		case FieldExternalID, FieldEmailCol, FieldPhoneCol, FieldFirstNameCol, FieldLastNameCol, FieldLanguage, FieldCountry, FieldTimeZone:
 		default:
-			return nil, nil, fmt.Errorf("%w: column %q maps to unknown field %q", ErrMapping, h, f)
+			return nil, nil, mappingErr(textf("column %q maps to unknown field %q", h, string(f)))
 		}
 	}
 	if !any {
-		return nil, nil, fmt.Errorf("%w: no column is mapped to a contact field", ErrMapping)
+		return nil, nil, mappingErr(textf("no column is mapped to a contact field"))
 	}
 	_, ext := seen[FieldExternalID]
 	_, email := seen[FieldEmailCol]
 	_, phone := seen[FieldPhoneCol]
 	if !ext && !email && !phone {
-		return nil, nil, fmt.Errorf("%w: map at least one of external id, email or phone, so that contacts can be told apart", ErrMapping)
+		return nil, nil, mappingErr(textf("map at least one of external id, email or phone, so that contacts can be told apart"))
 	}
 	return cols, newAttrs, nil
 }
@@ -355,10 +389,10 @@ type importer struct {
 	personal map[string]bool
 }
 
-func (im *importer) reject(row int, col, reason string) {
-	im.rejects = append(im.rejects, Reject{Row: row, Column: col, Reason: reason})
+func (im *importer) reject(r Reject) {
+	im.rejects = append(im.rejects, r)
 	if len(im.rep.Rejects) < maxReportRejects {
-		im.rep.Rejects = append(im.rep.Rejects, Reject{Row: row, Column: col, Reason: reason})
+		im.rep.Rejects = append(im.rep.Rejects, r)
 	} else {
 		im.rep.MoreRejects++
 	}
@@ -391,7 +425,7 @@ func (im *importer) run(ctx context.Context, src Source, all *sql.Tx) error {
 				break
 			}
 			if err != nil {
-				c.err = &readError{msg: "the file cannot be read further: " + err.Error()}
+				c.err = &readError{msg: textf("the file cannot be read further: %s", TextOf(err))}
 				break
 			}
 			c.rows++
@@ -417,7 +451,7 @@ func (im *importer) run(ctx context.Context, src Source, all *sql.Tx) error {
 	for c := range chunks {
 		im.rejects = im.rejects[:0]
 		for _, r := range c.rejects {
-			im.reject(r.Row, r.Column, r.Reason)
+			im.reject(r)
 		}
 		rejectedRows := map[int]bool{}
 		for _, r := range c.rejects {
@@ -465,11 +499,15 @@ func (im *importer) run(ctx context.Context, src Source, all *sql.Tx) error {
 // bad cell.
 func (im *importer) normalise(ctx context.Context, row Row) (*candidate, []Reject) {
 	if row.Problem != "" {
-		return nil, []Reject{{Row: row.Num, Reason: row.Problem}}
+		t := row.ProblemText
+		if t.IsZero() { // a Source of another package
+			t = Text{Format: row.Problem}
+		}
+		return nil, []Reject{newReject(row.Num, "", t)}
 	}
 	c := &candidate{row: row.Num}
 	var rej []Reject
-	bad := func(col, reason string) { rej = append(rej, Reject{Row: row.Num, Column: col, Reason: reason}) }
+	bad := func(col string, err error) { rej = append(rej, newReject(row.Num, col, TextOf(err))) }
 	for i, col := range im.cols {
 		if col.field == FieldIgnore || i >= len(row.Fields) {
 			continue
@@ -482,7 +520,7 @@ func (im *importer) normalise(ctx context.Context, row Row) (*candidate, []Rejec
 		switch {
 		case col.attr != "":
 			if v, err = CleanText(v, 500); err != nil {
-				bad(col.name, err.Error())
+				bad(col.name, err)
 				continue
 			}
 			if im.isPersonal(col.attr) {
@@ -504,7 +542,7 @@ func (im *importer) normalise(ctx context.Context, row Row) (*candidate, []Rejec
 			if c.email, err = NormaliseEmail(v); err == nil {
 				c.carried |= carryEmail
 			} else {
-				err = errors.New("not a valid email address")
+				err = &normError{ErrInvalidEmail, textf("not a valid email address")}
 			}
 		case col.field == FieldPhoneCol:
 			if c.phone, err = NormalisePhone(v, im.o.Region); err == nil {
@@ -532,24 +570,24 @@ func (im *importer) normalise(ctx context.Context, row Row) (*candidate, []Rejec
 			}
 		}
 		if err != nil {
-			bad(col.name, err.Error())
+			bad(col.name, err)
 		}
 	}
 	if len(rej) > 0 {
 		return nil, rej
 	}
 	if c.carried&(carryExt|carryEmail|carryPhone) == 0 {
-		return nil, []Reject{{Row: row.Num, Reason: "the row has no external id, email or phone: it cannot be matched to a person"}}
+		return nil, []Reject{newReject(row.Num, "", textf("the row has no external id, email or phone: it cannot be matched to a person"))}
 	}
 	var err error
 	if c.email != "" {
 		if c.emailIdx, err = im.s.vault.BlindIndex(ctx, nil, im.tenantID, FieldEmail, c.email); err != nil {
-			return nil, []Reject{{Row: row.Num, Reason: "internal error"}}
+			return nil, []Reject{newReject(row.Num, "", textf("internal error"))}
 		}
 	}
 	if c.phone != "" {
 		if c.phoneIdx, err = im.s.vault.BlindIndex(ctx, nil, im.tenantID, FieldPhone, c.phone); err != nil {
-			return nil, []Reject{{Row: row.Num, Reason: "internal error"}}
+			return nil, []Reject{newReject(row.Num, "", textf("internal error"))}
 		}
 	}
 	return c, nil

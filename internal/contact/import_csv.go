@@ -173,7 +173,7 @@ func openCSV(br *bufio.Reader, head []byte, name string, o FileOptions, detected
 		}
 		s.num++
 		if rec.tooLong {
-			return nil, fileErr(ErrBadHeader, "the first row of %s is longer than %s: is it really a CSV file?", dn, byteSize(o.MaxRowBytes))
+			return nil, fileErr(ErrBadHeader, "the first row of %s is longer than %s: is it really a CSV file?", dn, ByteSize(o.MaxRowBytes))
 		}
 		if rec.tooMany {
 			return nil, fileErr(ErrBadHeader, "the first row of %s has more than %d columns: is it really a CSV file?", dn, csvMaxFields)
@@ -317,15 +317,15 @@ func (s *csvSource) read() (Row, error) {
 		row := Row{Num: s.num}
 		switch {
 		case rec.tooLong:
-			row.Problem = problemTooLong(s.p.max)
+			row.setProblem(problemTooLong(s.p.max))
 		case rec.tooMany:
-			row.Problem = fmt.Sprintf("the row has more than %d fields, the header %d", csvMaxFields, n)
+			row.setProblem(textf("the row has more than %d fields, the header %d", csvMaxFields, n))
 		case rec.unclosed:
-			row.Problem = `a quoted field is never closed (a " is missing): the rest of the file was read as this one row`
+			row.setProblem(textf(`a quoted field is never closed (a " is missing): the rest of the file was read as this one row`))
 		case rec.nul:
-			row.Problem = "the row holds binary data (a NUL byte)"
+			row.setProblem(textf("the row holds binary data (a NUL byte)"))
 		case s.checkU8 && !utf8.Valid(s.p.rec):
-			row.Problem = "not valid UTF-8"
+			row.setProblem(textf("not valid UTF-8"))
 		}
 		if row.Problem != "" {
 			row.Fields = make([]string, n)
@@ -337,10 +337,14 @@ func (s *csvSource) read() (Row, error) {
 		fields := rec.strings(s.p)
 		if len(fields) < n {
 			row.Fields = make([]string, n)
-			row.Problem = fieldCountProblem(len(fields), n)
+			row.setProblem(fieldCountProblem(len(fields), n))
 			return row, nil
 		}
-		row.Fields, row.Problem = alignFields(fields, n)
+		var problem Text
+		row.Fields, problem = alignFields(fields, n)
+		if !problem.IsZero() {
+			row.setProblem(problem)
+		}
 		return row, nil
 	}
 }

@@ -82,7 +82,7 @@ func (w *ImportWorker) Work(ctx context.Context, job *river.Job[ImportJobArgs]) 
 	a := job.Args
 	r, err := w.Uploads.Open(ctx, a.TenantID, a.UploadID)
 	if errors.Is(err, db.ErrNotFound) {
-		return w.fail(ctx, a, "the uploaded file is gone: upload it again")
+		return w.fail(ctx, a, textf("the uploaded file is gone: upload it again"))
 	}
 	if err != nil {
 		return err
@@ -95,7 +95,7 @@ func (w *ImportWorker) Work(ctx context.Context, job *river.Job[ImportJobArgs]) 
 	src, err := OpenSource(r, a.FileName, o)
 	var fe *FileError
 	if errors.As(err, &fe) {
-		return w.fail(ctx, a, fe.Msg)
+		return w.fail(ctx, a, fe.Text())
 	}
 	if err != nil {
 		return err
@@ -109,7 +109,7 @@ func (w *ImportWorker) Work(ctx context.Context, job *river.Job[ImportJobArgs]) 
 		ImportID: a.ImportID, Source: SourceRef{Kind: "ui", ID: a.ActorID, Name: a.FileName}, Format: SourceInfoOf(src).Format,
 		Mapping: mapping, Region: a.Region, AllOrNothing: a.AllOrNothing})
 	if errors.Is(err, ErrMapping) {
-		return w.fail(ctx, a, err.Error())
+		return w.fail(ctx, a, TextOf(err))
 	}
 	if err != nil {
 		return err
@@ -119,9 +119,9 @@ func (w *ImportWorker) Work(ctx context.Context, job *river.Job[ImportJobArgs]) 
 
 // fail records an import that cannot run, deletes its upload and ends the
 // job without retrying.
-func (w *ImportWorker) fail(ctx context.Context, a ImportJobArgs, msg string) error {
-	_, err := w.Store.db.W.ExecContext(ctx, `/* contact.ImportWorker.fail */ UPDATE imports SET status = $3, error = $4, finished_at = $5
-		WHERE tenant_id = $1 AND id = $2`, a.TenantID, a.ImportID, StatusFailed, truncate(msg, 500), db.Now())
+func (w *ImportWorker) fail(ctx context.Context, a ImportJobArgs, msg Text) error {
+	_, err := w.Store.db.W.ExecContext(ctx, `/* contact.ImportWorker.fail */ UPDATE imports SET status = $3, error = $4, error_text = $5,
+		finished_at = $6 WHERE tenant_id = $1 AND id = $2`, a.TenantID, a.ImportID, StatusFailed, truncate(msg.String(), 500), storedText(msg), db.Now())
 	if err != nil {
 		return err
 	}
@@ -150,7 +150,7 @@ func (s *Store) ImportFile(ctx context.Context, actor audit.Actor, tenantID stri
 	src, err := OpenSource(r, source.Name, fo)
 	var fe *FileError
 	if errors.As(err, &fe) {
-		rep, err := s.recordFailed(ctx, actor, tenantID, source, fe.Msg)
+		rep, err := s.recordFailed(ctx, actor, tenantID, source, fe.Text())
 		if err != nil {
 			return Report{}, nil, err
 		}
@@ -170,7 +170,7 @@ func (s *Store) ImportFile(ctx context.Context, actor audit.Actor, tenantID stri
 	}
 	rep, err := s.Import(ctx, actor, tenantID, src, o)
 	if errors.Is(err, ErrMapping) {
-		rep, err = s.recordFailed(ctx, actor, tenantID, source, err.Error()+" (save a mapping named \"sftp\" for these files)")
+		rep, err = s.recordFailed(ctx, actor, tenantID, source, textf(`%s (save a mapping named "sftp" for these files)`, TextOf(err)))
 	}
 	if err != nil {
 		return Report{}, nil, err
@@ -183,14 +183,16 @@ func (s *Store) ImportFile(ctx context.Context, actor audit.Actor, tenantID stri
 }
 
 // recordFailed records an import that failed before its first row.
-func (s *Store) recordFailed(ctx context.Context, actor audit.Actor, tenantID string, src SourceRef, msg string) (Report, error) {
-	rep := Report{ImportID: db.NewID(), Status: StatusFailed, Error: msg}
+func (s *Store) recordFailed(ctx context.Context, actor audit.Actor, tenantID string, src SourceRef, msg Text) (Report, error) {
+	rep := Report{ImportID: db.NewID(), Status: StatusFailed}
+	rep.setError(msg)
 	now := db.Now()
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `/* contact.Store.recordFailed */ INSERT INTO imports (tenant_id, id, source_kind, source_id,
-			file_name, format, mapping, status, error, actor_kind, actor_id, started_at, finished_at)
-			VALUES ($1, $2, $3, $4, $5, '', '{}', $6, $7, $8, $9, $10, $10)`,
-			tenantID, rep.ImportID, src.Kind, src.ID, truncate(src.Name, 200), StatusFailed, truncate(msg, 500), actor.Kind, actor.ID, now); err != nil {
+			file_name, format, mapping, status, error, error_text, actor_kind, actor_id, started_at, finished_at)
+			VALUES ($1, $2, $3, $4, $5, '', '{}', $6, $7, $8, $9, $10, $11, $11)`,
+			tenantID, rep.ImportID, src.Kind, src.ID, truncate(src.Name, 200), StatusFailed, truncate(rep.Error, 500), storedText(msg),
+			actor.Kind, actor.ID, now); err != nil {
 			return db.Translate(err)
 		}
 		return s.audit.Record(ctx, tx, audit.Entry{TenantID: tenantID, Actor: actor, Action: "import.finish", ObjectKind: "import",

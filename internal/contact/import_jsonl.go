@@ -55,7 +55,7 @@ func openJSONL(br *bufio.Reader, name string, o FileOptions, detected []string) 
 		}
 		s.num++
 		if tooLong {
-			return nil, fileErr(ErrBadHeader, "line %d of %s is longer than %s", s.num, dn, byteSize(o.MaxRowBytes))
+			return nil, fileErr(ErrBadHeader, "line %d of %s is longer than %s", s.num, dn, ByteSize(o.MaxRowBytes))
 		}
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
@@ -64,7 +64,7 @@ func openJSONL(br *bufio.Reader, name string, o FileOptions, detected []string) 
 			return nil, fileErr(ErrNotText, "line %d of %s is not valid UTF-8: JSON Lines must be UTF-8", s.num, dn)
 		}
 		keys, vals, problem := parseJSONLine(line)
-		if problem != "" {
+		if !problem.IsZero() {
 			return nil, fileErr(ErrBadHeader, "line %d of %s cannot be read: %s", s.num, dn, problem)
 		}
 		h, err := checkHeader(keys)
@@ -121,19 +121,19 @@ func (s *jsonlSource) Next() (Row, error) {
 		s.num++
 		row := Row{Num: s.num, Fields: make([]string, len(s.header))}
 		if tooLong {
-			row.Problem = problemTooLong(s.lr.max)
+			row.setProblem(problemTooLong(s.lr.max))
 			return row, nil
 		}
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
 		if !utf8.Valid(line) {
-			row.Problem = "not valid UTF-8"
+			row.setProblem(textf("not valid UTF-8"))
 			return row, nil
 		}
 		keys, vals, problem := parseJSONLine(line)
-		if problem != "" {
-			row.Problem = problem
+		if !problem.IsZero() {
+			row.setProblem(problem)
 			return row, nil
 		}
 		for i, k := range keys {
@@ -154,33 +154,33 @@ func (s *jsonlSource) Next() (Row, error) {
 // parseJSONLine reads one line holding one JSON object of scalar values; it
 // returns the keys in order and their values as text, or a problem in plain
 // words that does not quote the line.
-func parseJSONLine(line []byte) (keys, vals []string, problem string) {
+func parseJSONLine(line []byte) (keys, vals []string, problem Text) {
 	dec := json.NewDecoder(bytes.NewReader(line))
 	dec.UseNumber()
 	tok, err := dec.Token()
 	if err != nil {
-		return nil, nil, "the line is not valid JSON"
+		return nil, nil, textf("the line is not valid JSON")
 	}
 	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return nil, nil, "the line is not a JSON object ({...})"
+		return nil, nil, textf("the line is not a JSON object ({...})")
 	}
 	seen := map[string]bool{}
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
-			return nil, nil, "the line is not valid JSON"
+			return nil, nil, textf("the line is not valid JSON")
 		}
 		k, ok := tok.(string)
 		if !ok {
-			return nil, nil, "the line is not valid JSON"
+			return nil, nil, textf("the line is not valid JSON")
 		}
 		if seen[k] {
-			return nil, nil, fmt.Sprintf("the key %s appears twice", strconv.Quote(truncateRunes(k, 64)))
+			return nil, nil, textf("the key %s appears twice", strconv.Quote(truncateRunes(k, 64)))
 		}
 		seen[k] = true
 		tok, err = dec.Token()
 		if err != nil {
-			return nil, nil, "the line is not valid JSON"
+			return nil, nil, textf("the line is not valid JSON")
 		}
 		var v string
 		switch t := tok.(type) {
@@ -192,17 +192,17 @@ func parseJSONLine(line []byte) (keys, vals []string, problem string) {
 			v = strconv.FormatBool(t)
 		case nil:
 		case json.Delim:
-			return nil, nil, fmt.Sprintf("the value of %s is a list or an object: only text, numbers, true, false or null are accepted", strconv.Quote(truncateRunes(k, 64)))
+			return nil, nil, textf("the value of %s is a list or an object: only text, numbers, true, false or null are accepted", strconv.Quote(truncateRunes(k, 64)))
 		}
 		keys, vals = append(keys, k), append(vals, v)
 	}
 	if _, err := dec.Token(); err != nil { // the closing '}'
-		return nil, nil, "the line is not valid JSON"
+		return nil, nil, textf("the line is not valid JSON")
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return nil, nil, "the line holds more than one JSON value"
+		return nil, nil, textf("the line holds more than one JSON value")
 	}
-	return keys, vals, ""
+	return keys, vals, Text{}
 }
 
 // truncateRunes cuts s to at most n runes, marking the cut.

@@ -20,20 +20,27 @@ type ImportRecord struct {
 	Format     string
 	Status     string
 	Progress
+	// Error says why the import failed, in English; ErrorText is the same
+	// as a Text, to say it in another language.
 	Error      string
+	ErrorText  Text
 	StartedAt  time.Time
 	FinishedAt time.Time
 }
 
 const importCols = `id, source_kind, source_id, file_name, format, status, total_rows, created_rows, updated_rows,
-	unchanged_rows, rejected_rows, error, started_at, finished_at`
+	unchanged_rows, rejected_rows, error, error_text, started_at, finished_at`
 
 func scanImport(sc interface{ Scan(...any) error }) (ImportRecord, error) {
 	var r ImportRecord
 	var started, finished int64
+	var errText string
 	err := sc.Scan(&r.ID, &r.SourceKind, &r.SourceID, &r.FileName, &r.Format, &r.Status, &r.Rows, &r.Created, &r.Updated,
-		&r.Unchanged, &r.Rejected, &r.Error, &started, &finished)
+		&r.Unchanged, &r.Rejected, &r.Error, &errText, &started, &finished)
 	r.StartedAt, r.FinishedAt = db.Time(started), db.Time(finished)
+	if r.Error != "" {
+		r.ErrorText = decodeText(errText, r.Error)
+	}
 	return r, err
 }
 
@@ -73,7 +80,7 @@ func (s *Store) ImportByID(ctx context.Context, tenantID, id string) (ImportReco
 // ImportRejects returns up to limit rejects of an import, in row order,
 // after the given row.
 func (s *Store) ImportRejects(ctx context.Context, tenantID, id string, afterRow, limit int) ([]Reject, error) {
-	rows, err := s.db.R.QueryContext(ctx, `/* contact.Store.ImportRejects */ SELECT row_num, column_name, reason FROM import_rejects
+	rows, err := s.db.R.QueryContext(ctx, `/* contact.Store.ImportRejects */ SELECT row_num, column_name, reason, reason_text FROM import_rejects
 		WHERE tenant_id = $1 AND import_id = $2 AND row_num > $3 ORDER BY row_num, column_name LIMIT $4`, tenantID, id, afterRow, limit)
 	if err != nil {
 		return nil, fmt.Errorf("import report: %w", err)
@@ -82,18 +89,28 @@ func (s *Store) ImportRejects(ctx context.Context, tenantID, id string, afterRow
 	var out []Reject
 	for rows.Next() {
 		var r Reject
-		if err := rows.Scan(&r.Row, &r.Column, &r.Reason); err != nil {
+		var text string
+		if err := rows.Scan(&r.Row, &r.Column, &r.Reason, &text); err != nil {
 			return nil, fmt.Errorf("import report: %w", err)
 		}
+		r.ReasonText = decodeText(text, r.Reason)
 		out = append(out, r)
 	}
 	return out, rows.Err()
 }
 
-// WriteReportCSV writes an import's report as CSV: its counts, then one line
-// per rejected cell or row (row, column, reason). Cells are neutralised for
-// spreadsheets. It holds no personal data.
+// WriteReportCSV writes an import's report as CSV, in English: its counts,
+// then one line per rejected cell or row (row, column, reason). Cells are
+// neutralised for spreadsheets. It holds no personal data.
 func (s *Store) WriteReportCSV(ctx context.Context, tenantID, id string, w io.Writer) error {
+	return s.WriteReportCSVIn(ctx, tenantID, id, w, english)
+}
+
+// WriteReportCSVIn is WriteReportCSV with every word said by tr, a
+// translator as Text.In takes (i18n.Catalogs.T for one language): the
+// labels, the status, the error and the reasons. Numbers, the file name and
+// column names are as they are.
+func (s *Store) WriteReportCSVIn(ctx context.Context, tenantID, id string, w io.Writer, tr func(format string, args ...any) string) error {
 	rec, err := s.ImportByID(ctx, tenantID, id)
 	if err != nil {
 		return err
@@ -105,20 +122,22 @@ func (s *Store) WriteReportCSV(ctx context.Context, tenantID, id string, w io.Wr
 		}
 		cw.Write(fields)
 	}
-	put("import", rec.ID)
-	put("file", rec.FileName)
-	put("status", rec.Status)
+	say := func(t Text) string { return t.In(tr) }
+	put(say(textf("import")), rec.ID)
+	put(say(textf("file")), rec.FileName)
+	put(say(textf("status")), say(statusText(rec.Status)))
 	for _, kv := range []struct {
-		k string
+		k Text
 		v int
-	}{{"rows", rec.Rows}, {"created", rec.Created}, {"updated", rec.Updated}, {"unchanged", rec.Unchanged}, {"rejected", rec.Rejected}} {
-		put(kv.k, strconv.Itoa(kv.v))
+	}{{textf("rows"), rec.Rows}, {textf("created"), rec.Created}, {textf("updated"), rec.Updated},
+		{textf("unchanged"), rec.Unchanged}, {textf("rejected"), rec.Rejected}} {
+		put(say(kv.k), strconv.Itoa(kv.v))
 	}
 	if rec.Error != "" {
-		put("error", rec.Error)
+		put(say(textf("error")), say(rec.ErrorText))
 	}
 	put("")
-	put("row", "column", "reason")
+	put(say(textf("row")), say(textf("column")), say(textf("reason")))
 	after := 0
 	for {
 		rs, err := s.ImportRejects(ctx, tenantID, id, after, 1000)
@@ -126,7 +145,7 @@ func (s *Store) WriteReportCSV(ctx context.Context, tenantID, id string, w io.Wr
 			return err
 		}
 		for _, r := range rs {
-			put(strconv.Itoa(r.Row), r.Column, r.Reason)
+			put(strconv.Itoa(r.Row), r.Column, say(r.ReasonText))
 		}
 		if len(rs) < 1000 {
 			break
@@ -135,4 +154,21 @@ func (s *Store) WriteReportCSV(ctx context.Context, tenantID, id string, w io.Wr
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// statusText is an import status as the report writes it.
+func statusText(st string) Text {
+	switch st {
+	case StatusQueued:
+		return textf("queued")
+	case StatusRunning:
+		return textf("running")
+	case StatusDone:
+		return textf("done")
+	case StatusFailed:
+		return textf("failed")
+	case StatusDryRun:
+		return textf("dry-run")
+	}
+	return Text{Format: st}
 }

@@ -47,6 +47,13 @@ type Row struct {
 	// on. It never quotes the row's content. When Problem is set, Fields are
 	// all "".
 	Problem string
+	// ProblemText is Problem as a Text, to say it in another language.
+	ProblemText Text
+}
+
+// setProblem sets the row's Problem and ProblemText.
+func (r *Row) setProblem(t Text) {
+	r.ProblemText, r.Problem = t, t.String()
 }
 
 // FileOptions says how to read an import file; the zero value detects
@@ -113,18 +120,28 @@ var (
 	ErrSourceClosed = errors.New("import source read after Close")
 )
 
-// FileError is an error about a whole import file: Msg is for the user, Kind
-// is one of the Err… sentinels above.
+// FileError is an error about a whole import file: Msg is for the user in
+// English (the CLI, the API, the logs), Format and Args are what Msg was made
+// from, so that a page can say it in its reader's language (see Text.In);
+// Kind is one of the Err… sentinels above.
 type FileError struct {
-	Kind error
-	Msg  string
+	Kind   error
+	Msg    string
+	Format string
+	Args   []any
 }
 
 func (e *FileError) Error() string { return e.Msg }
 func (e *FileError) Unwrap() error { return e.Kind }
 
+// Text returns the message as a Text.
+func (e *FileError) Text() Text { return Text{Format: e.Format, Args: e.Args} }
+
+func (e *FileError) text() Text { return e.Text() }
+
 func fileErr(kind error, format string, a ...any) error {
-	return &FileError{Kind: kind, Msg: fmt.Sprintf(format, a...)}
+	t := textf(format, a...)
+	return &FileError{Kind: kind, Msg: t.String(), Format: format, Args: a}
 }
 
 // sniffSize is how much of a file OpenSource looks at to detect its format,
@@ -232,12 +249,12 @@ func looksBinary(b []byte) bool {
 	return ctl*100 > len(b)
 }
 
-// displayName is the file's base name for messages, or "the file".
-func displayName(name string) string {
+// displayName is the file's base name for messages, or the Text "the file".
+func displayName(name string) any {
 	if b := filepath.Base(name); name != "" && b != "." && b != "/" {
 		return b
 	}
-	return "the file"
+	return textf("the file")
 }
 
 // checkHeader trims names, removes a BOM and drops blank names at the end of
@@ -327,18 +344,8 @@ func (l *lineReader) next() (line []byte, tooLong bool, err error) {
 }
 
 // problemTooLong is the Problem of a row over MaxRowBytes.
-func problemTooLong(max int) string {
-	return fmt.Sprintf("the row is longer than %s: it was skipped", byteSize(max))
-}
-
-func byteSize(n int) string {
-	switch {
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%d MiB", n>>20)
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return fmt.Sprintf("%d KiB", n>>10)
-	}
-	return fmt.Sprintf("%d bytes", n)
+func problemTooLong(max int) Text {
+	return textf("the row is longer than %s: it was skipped", ByteSize(max))
 }
 
 // blankFields reports whether every field is empty or spaces.
@@ -354,28 +361,28 @@ func blankFields(f []string) bool {
 // alignFields fits a row's fields to a header of n columns. Missing trailing
 // fields become ""; extra fields are dropped when empty, otherwise the row
 // gets a Problem naming the counts.
-func alignFields(fields []string, n int) ([]string, string) {
+func alignFields(fields []string, n int) ([]string, Text) {
 	if len(fields) == n {
-		return fields, ""
+		return fields, Text{}
 	}
 	if len(fields) > n {
 		if !blankFields(fields[n:]) {
 			return make([]string, n), fieldCountProblem(lastNonBlank(fields)+1, n)
 		}
-		return fields[:n], ""
+		return fields[:n], Text{}
 	}
 	out := make([]string, n)
 	copy(out, fields)
-	return out, ""
+	return out, Text{}
 }
 
 // fieldCountProblem is the Problem of a row whose field count is not the
 // header's.
-func fieldCountProblem(got, want int) string {
+func fieldCountProblem(got, want int) Text {
 	if got == 1 {
-		return fmt.Sprintf("the row has 1 field, the header %d", want)
+		return textf("the row has 1 field, the header %d", want)
 	}
-	return fmt.Sprintf("the row has %d fields, the header %d", got, want)
+	return textf("the row has %d fields, the header %d", got, want)
 }
 
 func lastNonBlank(f []string) int {

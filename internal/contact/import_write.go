@@ -481,14 +481,15 @@ func insertRejects(ctx context.Context, d db.Dialect, q db.Querier, tenantID, im
 	for start := 0; start < len(rs); start += per {
 		end := min(start+per, len(rs))
 		var sb strings.Builder
-		sb.WriteString(`/* contact.Store.Import */ INSERT INTO import_rejects (tenant_id, import_id, row_num, column_name, reason) VALUES `)
-		args := make([]any, 0, 5*(end-start))
+		sb.WriteString(`/* contact.Store.Import */ INSERT INTO import_rejects (tenant_id, import_id, row_num, column_name, reason, reason_text) VALUES `)
+		args := make([]any, 0, 6*(end-start))
 		for i := start; i < end; i++ {
 			if i > start {
 				sb.WriteByte(',')
 			}
-			sb.WriteString(argList(d, len(args), 5))
-			args = append(args, tenantID, importID, rs[i].Row, truncate(rs[i].Column, 200), truncate(rs[i].Reason, 500))
+			sb.WriteString(argList(d, len(args), 6))
+			args = append(args, tenantID, importID, rs[i].Row, truncate(rs[i].Column, 200), truncate(rs[i].Reason, 500),
+				storedText(rs[i].ReasonText))
 		}
 		sb.WriteString(" ON CONFLICT DO NOTHING")
 		if _, err := q.ExecContext(ctx, sb.String(), args...); err != nil {
@@ -522,8 +523,9 @@ func (s *Store) finishImport(ctx context.Context, actor audit.Actor, tenantID st
 		if err := s.saveCounts(ctx, tx, tenantID, r); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `/* contact.Store.Import */ UPDATE imports SET status = $3, error = $4, finished_at = $5
-			WHERE tenant_id = $1 AND id = $2`, tenantID, r.ImportID, r.Status, truncate(r.Error, 500), db.Now()); err != nil {
+		if _, err := tx.ExecContext(ctx, `/* contact.Store.Import */ UPDATE imports SET status = $3, error = $4, error_text = $5,
+			finished_at = $6 WHERE tenant_id = $1 AND id = $2`, tenantID, r.ImportID, r.Status, truncate(r.Error, 500), storedText(r.ErrorText),
+			db.Now()); err != nil {
 			return fmt.Errorf("finish import: %w", db.Translate(err))
 		}
 		return s.audit.Record(ctx, tx, audit.Entry{TenantID: tenantID, Actor: actor, Action: "import.finish", ObjectKind: "import",

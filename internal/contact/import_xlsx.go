@@ -173,12 +173,13 @@ func (s *xlsxSource) Next() (Row, error) {
 			size += len(c)
 		}
 		if size > s.max {
-			row.Fields, row.Problem = make([]string, len(s.header)), problemTooLong(s.max)
+			row.Fields = make([]string, len(s.header))
+			row.setProblem(problemTooLong(s.max))
 			return row, nil
 		}
 		if len(cells) > len(s.header) && !blankFields(cells[len(s.header):]) {
 			row.Fields = make([]string, len(s.header))
-			row.Problem = fmt.Sprintf("the row has a value in column %d, which has no name in the header", lastNonBlank(cells)+1)
+			row.setProblem(textf("the row has a value in column %d, which has no name in the header", lastNonBlank(cells)+1))
 			return row, nil
 		}
 		row.Fields, _ = alignFields(cells, len(s.header))

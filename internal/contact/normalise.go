@@ -9,7 +9,6 @@ package contact
 
 import (
 	"errors"
-	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -37,11 +36,12 @@ var (
 // still matches its sentinel with errors.Is.
 type normError struct {
 	kind error
-	msg  string
+	msg  Text
 }
 
-func (e *normError) Error() string { return e.msg }
+func (e *normError) Error() string { return e.msg.String() }
 func (e *normError) Unwrap() error { return e.kind }
+func (e *normError) text() Text    { return e.msg }
 
 // NormalisePhone parses a phone number written in any usual way ("06 12 34
 // 56 78", "+33 (0)6…", "0033…", "06.12…") and returns it in E.164 form
@@ -62,9 +62,9 @@ func NormalisePhone(raw, defaultRegion string) (string, error) {
 		return "", nil
 	}
 	region := strings.ToUpper(strings.TrimSpace(defaultRegion))
-	msg := "not a valid phone number"
+	msg := textf("not a valid phone number")
 	if region != "" && !strings.HasPrefix(s, "+") && !strings.HasPrefix(s, "00") {
-		msg += " for " + region
+		msg = textf("not a valid phone number for %s", region)
 	}
 	bad := func() error { return &normError{ErrInvalidPhone, msg} }
 	if len(s) > 64 {
@@ -143,7 +143,7 @@ func ParseDate(s string) (time.Time, error) {
 		return time.Time{}, nil
 	}
 	if len(s) > 64 || !utf8.ValidString(s) {
-		return time.Time{}, &normError{ErrInvalidDate, "not a date in a known format (dd/mm/yyyy, yyyy-mm-dd or ISO 8601)"}
+		return time.Time{}, &normError{ErrInvalidDate, textf("not a date in a known format (dd/mm/yyyy, yyyy-mm-dd or ISO 8601)")}
 	}
 	if t, ok := excelSerialDate(s); ok {
 		return t, nil
@@ -164,9 +164,9 @@ func ParseDate(s string) (time.Time, error) {
 		}
 	}
 	if rangeErr {
-		return time.Time{}, &normError{ErrInvalidDate, s + " is not a date"}
+		return time.Time{}, &normError{ErrInvalidDate, textf("%s is not a date", s)}
 	}
-	return time.Time{}, &normError{ErrInvalidDate, strconv.Quote(s) + " is not a date in a known format (dd/mm/yyyy, yyyy-mm-dd or ISO 8601)"}
+	return time.Time{}, &normError{ErrInvalidDate, textf("%q is not a date in a known format (dd/mm/yyyy, yyyy-mm-dd or ISO 8601)", s)}
 }
 
 // excelSerialDate reads an Excel serial date (1900 date system: days since
@@ -305,7 +305,7 @@ func NormaliseLanguage(s string) (string, error) {
 			return code, nil
 		}
 	}
-	return "", &normError{ErrUnknownLanguage, "not a known language (write a code such as fr, de, en)"}
+	return "", &normError{ErrUnknownLanguage, textf("not a known language (write a code such as fr, de, en)")}
 }
 
 // countryNames maps ISO 3166-1 alpha-2 codes to their alpha-3 code and to
@@ -403,7 +403,7 @@ func NormaliseCountry(s string) (string, error) {
 			return code, nil
 		}
 	}
-	return "", &normError{ErrUnknownCountry, "not a known country (write a code such as FR, DE, BE)"}
+	return "", &normError{ErrUnknownCountry, textf("not a known country (write a code such as FR, DE, BE)")}
 }
 
 // ValidTimeZone checks an IANA time zone name ("Europe/Paris") with
@@ -416,7 +416,7 @@ func ValidTimeZone(s string) (string, error) {
 	if s == "" {
 		return "", nil
 	}
-	bad := &normError{ErrUnknownTimeZone, "not a known time zone (write a name such as Europe/Paris)"}
+	bad := &normError{ErrUnknownTimeZone, textf("not a known time zone (write a name such as Europe/Paris)")}
 	if s == "Local" || len(s) > 64 || strings.Contains(s, "..") || strings.HasPrefix(s, "/") {
 		return "", bad
 	}
@@ -458,7 +458,7 @@ func NeutraliseCell(s string) string {
 // characters (runes) once cleaned; max <= 0 means no limit.
 func CleanText(s string, max int) (string, error) {
 	if !utf8.ValidString(s) {
-		return "", &normError{ErrInvalidText, "the text is not valid UTF-8"}
+		return "", &normError{ErrInvalidText, textf("the text is not valid UTF-8")}
 	}
 	clean := true
 	for _, r := range s {
@@ -484,7 +484,7 @@ func CleanText(s string, max int) (string, error) {
 	s = strings.TrimSpace(s)
 	if max > 0 {
 		if n := utf8.RuneCountInString(s); n > max {
-			return "", &normError{ErrInvalidText, fmt.Sprintf("the text is %d characters long; at most %d are accepted", n, max)}
+			return "", &normError{ErrInvalidText, textf("the text is %d characters long; at most %d are accepted", n, max)}
 		}
 	}
 	return s, nil

@@ -176,11 +176,11 @@ func buildMap() []Field {
 		col{"source_id", NotPersonal, imp}, col{"file_name", NotPersonal, imp}, col{"format", NotPersonal, imp},
 		col{"mapping", NotPersonal, imp}, col{"status", NotPersonal, imp}, col{"total_rows", NotPersonal, imp},
 		col{"created_rows", NotPersonal, imp}, col{"updated_rows", NotPersonal, imp}, col{"unchanged_rows", NotPersonal, imp},
-		col{"rejected_rows", NotPersonal, imp}, col{"error", NotPersonal, imp}, col{"actor_kind", NotPersonal, trace},
+		col{"rejected_rows", NotPersonal, imp}, col{"error", NotPersonal, imp}, col{"error_text", NotPersonal, imp}, col{"actor_kind", NotPersonal, trace},
 		col{"actor_id", Pseudonymous, trace}, col{"started_at", NotPersonal, imp}, col{"finished_at", NotPersonal, imp})...)
 	m = append(m, table("import_rejects", Contract, KeepImport,
 		col{"tenant_id", NotPersonal, imp}, col{"import_id", NotPersonal, imp}, col{"row_num", NotPersonal, imp},
-		col{"column_name", NotPersonal, imp}, col{"reason", NotPersonal, imp})...)
+		col{"column_name", NotPersonal, imp}, col{"reason", NotPersonal, imp}, col{"reason_text", NotPersonal, imp})...)
 	m = append(m, table("import_mappings", Contract, KeepWithTenant,
 		col{"tenant_id", NotPersonal, imp}, col{"name", NotPersonal, imp}, col{"mapping", NotPersonal, imp},
 		col{"options", NotPersonal, imp}, col{"created_at", NotPersonal, imp}, col{"updated_at", NotPersonal, imp})...)

@@ -62,6 +62,9 @@ func messages(t *testing.T) []string {
 		{[]string{"../crmsync/export_check.go", "../crmsync/export_schedule.go"}, regexp.MustCompile(`\bbad\("[a-z_]+", ` + literal)},
 		{[]string{"../placeholder/compile.go"},
 			regexp.MustCompile(`\b(?:errorAt|errorf)\([^"\x60\n()]*?, ` + literal)},
+		// The import pages and report say the contact import's file errors,
+		// row problems and reject reasons (package contact's Texts).
+		{contactImportFiles(t), regexp.MustCompile(`\b(?:fileErr\(Err[A-Za-z]+, |textf\()` + literal)},
 	} {
 		n := 0
 		for _, f := range src.files {
@@ -115,6 +118,22 @@ func messages(t *testing.T) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// contactImportFiles are the files of package contact that make the import's
+// messages.
+func contactImportFiles(t *testing.T) []string {
+	files, _ := filepath.Glob("../contact/import*.go")
+	var out []string
+	for _, f := range files {
+		if !regexp.MustCompile(`_test\.go$`).MatchString(f) {
+			out = append(out, f)
+		}
+	}
+	if len(out) < 5 {
+		t.Fatalf("found only %v in package contact", out)
+	}
+	return append(out, "../contact/normalise.go")
 }
 
 // TestCataloguesComplete fails when a page shows a message that a

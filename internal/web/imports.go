@@ -237,13 +237,19 @@ type previewColumn struct {
 	Personal bool
 }
 
+// previewRow is a row of the preview, its problem in the page's language.
+type previewRow struct {
+	contact.Row
+	Problem string
+}
+
 type previewData struct {
 	ID        string
 	Opts      importOpts
 	Info      contact.SourceInfo
 	Delimiter string
 	Columns   []previewColumn
-	Rows      []contact.Row
+	Rows      []previewRow
 	Choices   []fieldChoice
 	Region    string
 	AllOrNone bool
@@ -300,7 +306,7 @@ func (s *Server) loadPreview(r *http.Request, rc *reqCtx, id string, o importOpt
 	src, err := contact.OpenSource(rd, d.Opts.Name, d.Opts.fileOptions(s.tempDir()))
 	var fe *contact.FileError
 	if errors.As(err, &fe) {
-		d.FileError = fe.Msg
+		d.FileError = rc.say(s, fe.Text())
 		return d, saved, nil
 	}
 	if err != nil {
@@ -316,10 +322,10 @@ func (s *Server) loadPreview(r *http.Request, rc *reqCtx, id string, o importOpt
 			break
 		}
 		if err != nil {
-			d.FileError = err.Error()
+			d.FileError = s.readErrorText(rc, err, len(d.Rows))
 			break
 		}
-		d.Rows = append(d.Rows, row)
+		d.Rows = append(d.Rows, previewRow{Row: row, Problem: rc.say(s, row.ProblemText)})
 	}
 	attrs, err := s.Contacts.Attributes(ctx, rc.tenant.ID)
 	if err != nil {
@@ -360,6 +366,22 @@ func (s *Server) loadPreview(r *http.Request, rc *reqCtx, id string, o importOpt
 		d.Columns = append(d.Columns, c)
 	}
 	return d, saved, nil
+}
+
+// say gives a message of the contact import in the page's language.
+func (rc *reqCtx) say(s *Server, t contact.Text) string {
+	return t.In(func(format string, args ...any) string { return s.cat.T(rc.lang, format, args...) })
+}
+
+// readErrorText says why a file cannot be read past its first rows: the
+// reason when the import gives one, otherwise (a damaged upload, a disk
+// error) plain words in the page's language, and the cause in the log.
+func (s *Server) readErrorText(rc *reqCtx, err error, rowsRead int) string {
+	if t, ok := contact.ErrorText(err); ok {
+		return rc.say(s, t)
+	}
+	s.Log.Warn("import preview: read", "tenant", rc.tenant.ID, "rows", rowsRead, "err", err)
+	return rc.t(s, "The file cannot be read further: it may be damaged. Upload it again, or save it again from your spreadsheet.")
 }
 
 func (s *Server) uploadPreview(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
@@ -512,8 +534,16 @@ type importData struct {
 	Import     contact.ImportRecord
 	Running    bool
 	RowsPerSec int
-	Rejects    []contact.Reject
+	Rejects    []pageReject
 	More       bool
+	// Error says why the import failed, in the page's language.
+	Error string
+}
+
+// pageReject is a rejected row or cell, its reason in the page's language.
+type pageReject struct {
+	contact.Reject
+	Reason string
 }
 
 // maxPageRejects is how many rejects the status page lists; the report has
@@ -533,6 +563,9 @@ func (s *Server) importPage(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 		return
 	}
 	d := importData{Import: rec, Running: rec.Status == contact.StatusQueued || rec.Status == contact.StatusRunning}
+	if rec.Error != "" {
+		d.Error = rc.say(s, rec.ErrorText)
+	}
 	v := &view{Title: rc.t(s, "Import of %s", rec.FileName), Data: &d}
 	if d.Running {
 		v.Refresh = 2
@@ -548,7 +581,9 @@ func (s *Server) importPage(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 		if len(rs) > maxPageRejects {
 			rs, d.More = rs[:maxPageRejects], true
 		}
-		d.Rejects = rs
+		for _, rj := range rs {
+			d.Rejects = append(d.Rejects, pageReject{Reject: rj, Reason: rc.say(s, rj.ReasonText)})
+		}
 		if el := rec.FinishedAt.Sub(rec.StartedAt).Seconds(); el > 0 && !rec.FinishedAt.IsZero() {
 			d.RowsPerSec = int(float64(rec.Rows) / el)
 		}
@@ -571,7 +606,8 @@ func (s *Server) importReport(w http.ResponseWriter, r *http.Request, rc *reqCtx
 	h.Set("Content-Type", "text/csv; charset=utf-8")
 	h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="import-%s-report.csv"`, id))
 	h.Set("Cache-Control", "no-store")
-	if err := s.Contacts.WriteReportCSV(ctx, rc.tenant.ID, id, w); err != nil {
+	tr := func(format string, args ...any) string { return s.cat.T(rc.lang, format, args...) }
+	if err := s.Contacts.WriteReportCSVIn(ctx, rc.tenant.ID, id, w, tr); err != nil {
 		// Headers are gone: the download ends short, and the log says why.
 		s.Log.Error("import report", "import", id, "err", err)
 	}

@@ -3,6 +3,7 @@ package web_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 	"avis/internal/account"
 	"avis/internal/audit"
 	"avis/internal/config"
+	"avis/internal/i18n"
 )
 
 const contactTestdata = "../contact/testdata/"
@@ -430,5 +432,149 @@ func TestImportUploadCSRF(t *testing.T) {
 	}
 	if left := uploadsLeft(t, e, data); len(left) != 0 {
 		t.Fatalf("the viewer's upload was stored: %v", left)
+	}
+}
+
+// inLang makes the pages answer in lang.
+func (b *browser) inLang(lang string) *browser {
+	u, _ := url.Parse(b.e.srv.URL)
+	b.c.Jar.SetCookies(u, []*http.Cookie{{Name: "avis_lang", Value: lang, Path: "/"}})
+	return b
+}
+
+// TestImportSpeaksTheReadersLanguage: what the import says about a file or
+// a row — a file it cannot read, a row it skips in the preview, a rejected
+// cell, a failed import, the downloaded report — is in the page's language,
+// with the file name and the numbers as they are; English pages still say
+// it in English.
+func TestImportSpeaksTheReadersLanguage(t *testing.T) {
+	e := newEnv(t)
+	e.tenant("shop", account.RoleOwner)
+	cat := i18n.MustLoad()
+	b := e.loggedIn("shop-owner@example.com")
+	binary := []byte("email;nom\r\nx\x00\x01\x02\x03\x00y\r\n")
+	const binaryFormat = "%s is not a text CSV file (it holds binary data): export the contacts from your spreadsheet or CRM as CSV, XLSX or JSON Lines"
+	for _, lang := range i18n.Languages {
+		t.Run("binary file "+lang, func(t *testing.T) {
+			b.inLang(lang)
+			r := b.upload("x.csv", binary)
+			if r.status != http.StatusSeeOther {
+				t.Fatalf("upload: %d\n%s", r.status, r.body)
+			}
+			pv := b.get(r.header.Get("Location"))
+			body := htmlUnescape(pv.body)
+			want := cat.T(lang, binaryFormat, "x.csv")
+			if pv.status != http.StatusUnprocessableEntity || !strings.Contains(body, cat.T(lang, "This file cannot be imported")) || !strings.Contains(body, want) {
+				t.Fatalf("preview: %d, want %q\n%s", pv.status, want, body)
+			}
+			if lang != "en" && (strings.Contains(body, "binary data") || strings.Contains(body, "export the contacts")) {
+				t.Errorf("the %s preview says it in English:\n%s", lang, body)
+			}
+		})
+	}
+
+	b.inLang("fr")
+	// A row the preview cannot show says why in French.
+	r := b.upload("ragged.csv", []byte("email;nom\r\na@example.com;A;en trop\r\nb@example.com;B\r\n"))
+	pv := b.get(r.header.Get("Location"))
+	body := htmlUnescape(pv.body)
+	if pv.status != http.StatusOK || !strings.Contains(body, "la ligne a 3 champs, l'en-tête 2") || strings.Contains(body, "the row has") {
+		t.Fatalf("ragged preview: %d\n%s", pv.status, body)
+	}
+
+	// The French Excel file, imported from a French page.
+	run := func(allOrNothing bool) string {
+		t.Helper()
+		r := b.upload("excel-fr.csv", readTestdata(t, "excel-fr.csv"))
+		loc := r.header.Get("Location")
+		pv := b.get(loc)
+		names, fields := previewMapping(t, pv.body)
+		form := hiddenFields(pv.body)
+		for i := range names {
+			form.Set("field_"+strconv.Itoa(i), fields[i])
+		}
+		form.Set("region", "FR")
+		if allOrNothing {
+			form.Set("all_or_nothing", "1")
+		}
+		id := strings.TrimPrefix(strings.SplitN(loc, "?", 2)[0], "/uploads/")
+		rr := b.do("POST", "/uploads/"+id+"/run", form)
+		if rr.status != http.StatusSeeOther {
+			t.Fatalf("run: %d\n%s", rr.status, rr.body)
+		}
+		return rr.header.Get("Location")
+	}
+	importPath := run(false)
+	page, _ := waitImport(t, b, importPath)
+	page = htmlUnescape(page)
+	if !strings.Contains(page, "status-done") || !strings.Contains(page, "<td>22</td><td>Courriel</td><td>adresse e-mail non valide</td>") ||
+		!strings.Contains(page, "<td>Téléphone portable</td><td>numéro de téléphone non valide pour FR</td>") {
+		t.Fatalf("the French import page does not give the reasons in French:\n%s", page)
+	}
+	if strings.Contains(page, "not a valid") {
+		t.Errorf("the French import page says a reason in English:\n%s", page)
+	}
+	rep := b.get(importPath + "/report.csv")
+	if rep.status != http.StatusOK {
+		t.Fatalf("report: %d", rep.status)
+	}
+	for _, want := range []string{"état,terminé\n", "refusées,2\n", "ligne,colonne,motif\n", "22,Courriel,adresse e-mail non valide\n",
+		"23,Téléphone portable,numéro de téléphone non valide pour FR\n", "fichier,excel-fr.csv\n"} {
+		if !strings.Contains(rep.body, want) {
+			t.Errorf("the French report lacks %q:\n%s", want, rep.body)
+		}
+	}
+	for _, english := range []string{"not a valid", "row,column,reason", "status,done"} {
+		if strings.Contains(rep.body, english) {
+			t.Errorf("the French report says %q in English:\n%s", english, rep.body)
+		}
+	}
+	// The same report downloaded from an English page is in English.
+	b.inLang("en")
+	if rep := b.get(importPath + "/report.csv"); !strings.Contains(rep.body, "row,column,reason\n") ||
+		!strings.Contains(rep.body, "22,Courriel,not a valid email address\n") || !strings.Contains(rep.body, "status,done\n") {
+		t.Errorf("the English report:\n%s", rep.body)
+	}
+	if page := b.get(importPath); !strings.Contains(page.body, "<td>not a valid email address</td>") {
+		t.Errorf("the English import page:\n%s", page.body)
+	}
+
+	// A failed import says why in French.
+	b.inLang("fr")
+	importPath = run(true)
+	page, _ = waitImport(t, b, importPath)
+	page = htmlUnescape(page)
+	if !strings.Contains(page, "status-failed") ||
+		!strings.Contains(page, "2 lignes ont été refusées et l'option « tout ou rien » était choisie : rien n'a été importé") {
+		t.Fatalf("the failed import's page does not say why in French:\n%s", page)
+	}
+	if strings.Contains(page, "all-or-nothing was asked") {
+		t.Errorf("the failed import's page says why in English:\n%s", page)
+	}
+}
+
+// TestImportCataloguesKeepVerbs: every translation of the import's messages
+// has the formatting verbs of its English message, in the same order, so
+// that no argument is lost or printed as %!d(string=…).
+func TestImportCataloguesKeepVerbs(t *testing.T) {
+	verb := regexp.MustCompile(`%[-+# 0]*[0-9]*[a-zA-Z%]`)
+	files, _ := filepath.Glob("../i18n/catalog/*.import.json")
+	if len(files) != len(i18n.Languages)-1 {
+		t.Fatalf("import catalogues: %v", files)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cat map[string]string
+		if err := json.Unmarshal(b, &cat); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		for en, tr := range cat {
+			if a, b := strings.Join(verb.FindAllString(en, -1), " "), strings.Join(verb.FindAllString(tr, -1), " "); a != b {
+				t.Errorf("%s: %q has the verbs [%s], its translation %q [%s]", filepath.Base(f), en, a, tr, b)
+			}
+		}
 	}
 }
