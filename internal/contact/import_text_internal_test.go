@@ -63,3 +63,17 @@ func TestTextIn(t *testing.T) {
 		}
 	}
 }
+
+// FuzzDecodeText: whatever a stored Text holds (a damaged row, a row from a
+// later version), reading and saying it never panics.
+func FuzzDecodeText(f *testing.F) {
+	f.Add(encodeText(textf("line %d of %s is longer than %s", 3, textf("the file"), ByteSize(1500))))
+	f.Add(`{"f":"%d %s %q","a":[{"s":"x"},{"n":7},{"b":-1},{"t":{"f":"%s"}}]}`)
+	f.Add(`{"f":"%[3]*.[2]*[1]f","a":[{}]}`)
+	f.Fuzz(func(t *testing.T, stored string) {
+		got := decodeText(stored, "english")
+		_ = got.String()
+		_ = got.In(func(format string, args ...any) string { return fmt.Sprintf(format, args...) })
+		_ = storedText(got)
+	})
+}
