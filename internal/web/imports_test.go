@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -19,6 +20,7 @@ import (
 	"avis/internal/account"
 	"avis/internal/audit"
 	"avis/internal/config"
+	"avis/internal/contact"
 	"avis/internal/i18n"
 )
 
@@ -575,6 +577,25 @@ func TestImportCataloguesKeepVerbs(t *testing.T) {
 			if a, b := strings.Join(verb.FindAllString(en, -1), " "), strings.Join(verb.FindAllString(tr, -1), " "); a != b {
 				t.Errorf("%s: %q has the verbs [%s], its translation %q [%s]", filepath.Base(f), en, a, tr, b)
 			}
+		}
+	}
+}
+
+// TestImportReadErrorSaid: the error of an import that stopped on an upload
+// found damaged while its rows were read (the reason is an error of the
+// upload store, not a Text of the import) is said, as the import page says
+// it, in the reader's language.
+func TestImportReadErrorSaid(t *testing.T) {
+	cat := i18n.MustLoad()
+	damaged := contact.TextOf(errors.New("the uploaded file is damaged (truncated)"))
+	for _, lang := range i18n.Languages {
+		msg := contact.Text{Format: "the file cannot be read further: %s", Args: []any{damaged}}.In(
+			func(format string, args ...any) string { return cat.T(lang, format, args...) })
+		if lang != "en" && (strings.Contains(msg, "damaged") || strings.Contains(msg, "cannot be read")) {
+			t.Errorf("%s: %q", lang, msg)
+		}
+		if lang == "fr" && msg != "la suite du fichier ne peut pas être lue : le fichier envoyé est endommagé (tronqué)" {
+			t.Errorf("fr: %q", msg)
 		}
 	}
 }
