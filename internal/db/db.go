@@ -102,11 +102,14 @@ func sqliteDSN(path string, readOnly bool) string {
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_txlock", "immediate")
 	if readOnly {
+		// Read transactions (a snapshot for several queries) begin
+		// deferred: an immediate BEGIN takes the write lock, which a
+		// query-only connection refuses.
 		q.Add("_pragma", "query_only(1)")
 		q.Add("_pragma", "cache_size(-8000)")
 	} else {
+		q.Add("_txlock", "immediate")
 		// The single writer gets a larger page cache (imports insert into
 		// several indexes of random keys) and checkpoints less often.
 		q.Add("_pragma", "cache_size(-32000)")

@@ -2,8 +2,10 @@ package response
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"avis/internal/db"
@@ -70,7 +72,15 @@ func (s *Store) Pull(ctx context.Context, tenantID string, o PullOptions) ([]Pul
 		LEFT JOIN journey_steps st ON st.tenant_id = r.tenant_id AND st.id = r.step_id
 		WHERE r.tenant_id = ` + d.Arg(1) + ` AND ` + where + `
 		ORDER BY r.sync_seq, r.id LIMIT ` + d.Arg(len(args))
-	rows, err := s.db.R.QueryContext(ctx, q, args...)
+	// The page and its answers are read in one read-only transaction: the
+	// same snapshot, so the answers are those of the rows of the page even
+	// when a response changes meanwhile.
+	tx, done, err := s.snapshot(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("pull responses: %w", db.Translate(err))
+	}
+	defer done()
+	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("pull responses: %w", db.Translate(err))
 	}
@@ -97,30 +107,43 @@ func (s *Store) Pull(ctx context.Context, tenantID string, o PullOptions) ([]Pul
 	if len(out) == 0 {
 		return out, nil
 	}
-	if err := s.pullAnswers(ctx, tenantID, out, o.Comments); err != nil {
+	// The answers of the same page: the page's selection again as a
+	// subquery (cheaper than a list of its ids, and no sort).
+	page := `SELECT r.tenant_id, r.id FROM responses r WHERE r.tenant_id = ` + d.Arg(1) + ` AND ` + where + ` ORDER BY r.sync_seq, r.id LIMIT ` + d.Arg(len(args))
+	if err := s.pullAnswers(ctx, tx, tenantID, out, page, args, o.Comments); err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
+// snapshot opens a read transaction on the read pool, in which every
+// query sees the same state of the database, and returns what ends it.
+func (s *Store) snapshot(ctx context.Context) (*sql.Tx, func(), error) {
+	var o *sql.TxOptions // SQLite: a deferred transaction, a snapshot from its first read in WAL mode
+	if s.db.Dialect == db.Postgres {
+		o = &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead}
+	}
+	tx, err := s.db.R.BeginTx(ctx, o)
+	if err != nil {
+		return nil, nil, err
+	}
+	return tx, func() { tx.Rollback() }, nil
+}
+
 // pullAnswers reads the answers of a page of responses in one query and,
 // when comments are asked for, opens the free texts with one vault lookup
 // for all the people of the page.
-func (s *Store) pullAnswers(ctx context.Context, tenantID string, page []Pulled, comments bool) error {
-	d := s.db.Dialect
+func (s *Store) pullAnswers(ctx context.Context, tx *sql.Tx, tenantID string, page []Pulled, pageSQL string, args []any, comments bool) error {
 	byID := make(map[string]*Pulled, len(page))
-	ids := make([]string, len(page))
 	for i := range page {
 		byID[page[i].ID] = &page[i]
-		ids[i] = page[i].ID
 	}
 	text := "NULL"
 	if comments {
-		text = "text_sealed"
+		text = "a.text_sealed"
 	}
-	in, args := db.InList(d, []any{tenantID}, ids)
-	rows, err := s.db.R.QueryContext(ctx, `/* response.Store.pullAnswers */ SELECT response_id, question_id, kind, number, choices, `+text+`, category
-		FROM response_answers WHERE tenant_id = `+d.Arg(1)+` AND response_id IN `+in+` ORDER BY response_id, question_id`, args...)
+	rows, err := tx.QueryContext(ctx, `/* response.Store.pullAnswers */ SELECT a.response_id, a.question_id, a.kind, a.number, a.choices, `+text+`,
+		a.category FROM (`+pageSQL+`) p JOIN response_answers a ON a.tenant_id = p.tenant_id AND a.response_id = p.id`, args...)
 	if err != nil {
 		return fmt.Errorf("pull answers: %w", db.Translate(err))
 	}
@@ -164,6 +187,9 @@ func (s *Store) pullAnswers(ctx context.Context, tenantID string, page []Pulled,
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("pull answers: %w", err)
+	}
+	for i := range page { // in question order, whatever order the rows came in
+		slices.SortFunc(page[i].Scores, func(a, b survey.Score) int { return strings.Compare(a.QuestionID, b.QuestionID) })
 	}
 	if len(texts) == 0 {
 		return nil
