@@ -80,8 +80,16 @@ func (s *Store) ImportByID(ctx context.Context, tenantID, id string) (ImportReco
 // ImportRejects returns up to limit rejects of an import, in row order,
 // after the given row.
 func (s *Store) ImportRejects(ctx context.Context, tenantID, id string, afterRow, limit int) ([]Reject, error) {
+	return s.rejectsAfter(ctx, tenantID, id, afterRow, "", limit)
+}
+
+// rejectsAfter returns up to limit rejects of an import after the given row
+// and column, in row and column order ("" is before every column): a row
+// with several rejected cells may straddle two pages.
+func (s *Store) rejectsAfter(ctx context.Context, tenantID, id string, afterRow int, afterCol string, limit int) ([]Reject, error) {
 	rows, err := s.db.R.QueryContext(ctx, `/* contact.Store.ImportRejects */ SELECT row_num, column_name, reason, reason_text FROM import_rejects
-		WHERE tenant_id = $1 AND import_id = $2 AND row_num > $3 ORDER BY row_num, column_name LIMIT $4`, tenantID, id, afterRow, limit)
+		WHERE tenant_id = $1 AND import_id = $2 AND (row_num > $3 OR (row_num = $3 AND column_name > $4))
+		ORDER BY row_num, column_name LIMIT $5`, tenantID, id, afterRow, afterCol, limit)
 	if err != nil {
 		return nil, fmt.Errorf("import report: %w", err)
 	}
@@ -98,6 +106,9 @@ func (s *Store) ImportRejects(ctx context.Context, tenantID, id string, afterRow
 	}
 	return out, rows.Err()
 }
+
+// reportPage is how many rejects the report reads at a time.
+const reportPage = 1000
 
 // WriteReportCSV writes an import's report as CSV, in English: its counts,
 // then one line per rejected cell or row (row, column, reason). Cells are
@@ -138,19 +149,19 @@ func (s *Store) WriteReportCSVIn(ctx context.Context, tenantID, id string, w io.
 	}
 	put("")
 	put(say(textf("row")), say(textf("column")), say(textf("reason")))
-	after := 0
+	afterRow, afterCol := 0, ""
 	for {
-		rs, err := s.ImportRejects(ctx, tenantID, id, after, 1000)
+		rs, err := s.rejectsAfter(ctx, tenantID, id, afterRow, afterCol, reportPage)
 		if err != nil {
 			return err
 		}
 		for _, r := range rs {
 			put(strconv.Itoa(r.Row), r.Column, say(r.ReasonText))
 		}
-		if len(rs) < 1000 {
+		if len(rs) < reportPage {
 			break
 		}
-		after = rs[len(rs)-1].Row
+		afterRow, afterCol = rs[len(rs)-1].Row, rs[len(rs)-1].Column
 	}
 	cw.Flush()
 	return cw.Error()

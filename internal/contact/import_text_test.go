@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -153,5 +154,32 @@ func TestImportReasonsStored(t *testing.T) {
 	}
 	if rec, err := e.s.ImportByID(ctx, "a", rep.ImportID); err != nil || rec.ErrorText.String() != want {
 		t.Errorf("old failed import: %#v, %v", rec.ErrorText, err)
+	}
+}
+
+// TestReportKeepsEveryReject: a row with two rejected cells that straddles
+// two pages of the report is written whole.
+func TestReportKeepsEveryReject(t *testing.T) {
+	ctx := context.Background()
+	e := newImportEnv(t)
+	var csv strings.Builder
+	csv.WriteString("id,email,country\n,not-an-email,\n") // row 2: one reject
+	for i := range 700 {                                 // rows 3…: two rejects each
+		fmt.Fprintf(&csv, "C%d,bad-%d,Atlantis\n", i, i)
+	}
+	rep := e.run(t, "a", csv.String(), contact.ImportOptions{})
+	if rep.Rejected != 701 {
+		t.Fatalf("%d rows rejected, want 701", rep.Rejected)
+	}
+	var buf bytes.Buffer
+	if err := e.s.WriteReportCSV(ctx, "a", rep.ImportID, &buf); err != nil {
+		t.Fatal(err)
+	}
+	lines := len(regexp.MustCompile(`(?m)^\d+,(email|country),`).FindAllString(buf.String(), -1))
+	if lines != 1401 {
+		t.Errorf("the report has %d rejects, want 1401", lines)
+	}
+	if !strings.Contains(buf.String(), "\n502,country,\"not a known country") || !strings.Contains(buf.String(), "\n502,email,not a valid email address\n") {
+		t.Errorf("the report lacks a cell of row 502, at the page boundary")
 	}
 }
