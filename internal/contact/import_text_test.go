@@ -164,7 +164,7 @@ func TestReportKeepsEveryReject(t *testing.T) {
 	e := newImportEnv(t)
 	var csv strings.Builder
 	csv.WriteString("id,email,country\n,not-an-email,\n") // row 2: one reject
-	for i := range 700 {                                 // rows 3…: two rejects each
+	for i := range 700 {                                  // rows 3…: two rejects each
 		fmt.Fprintf(&csv, "C%d,bad-%d,Atlantis\n", i, i)
 	}
 	rep := e.run(t, "a", csv.String(), contact.ImportOptions{})
