@@ -42,6 +42,7 @@ type app struct {
 	uploads  *contact.Uploads
 	sftp     *crmsync.Store
 	exports  *crmsync.ExportStore
+	webhooks *crmsync.Webhooks
 	surveys  *survey.Store
 	dispatch *dispatch.Store
 	// requests is the data-subject request log.
@@ -157,6 +158,7 @@ func open(ctx context.Context, e env, c config.Config) (*app, error) {
 	a.requests = privacy.NewRequests(d, a.audit)
 	a.contacts.OnErase(a.dispatch.ForgetContact)
 	a.contacts.OnErase(privacy.ForgetAccess)
+	a.webhooks = crmsync.OpenWebhooks(d, a.vault, a.audit, a.feed, crmsync.WebhookOptions{AllowPrivate: c.WebhookPrivate, AllowHTTP: c.WebhookHTTP, Log: a.log, Data: crmsync.StoreData{Responses: a.responses, Invitations: a.dispatch, Contacts: a.contacts, Journeys: a.journeys, DB: d}, Notify: crmsync.MailNotifier{Accounts: a.accounts, SMTP: a.smtp, From: c.MailFrom, BaseURL: c.BaseURL}})
 	if a.uploads, err = contact.NewUploads(filepath.Join(c.Data, "uploads"), a.vault); err != nil {
 		a.Close()
 		return nil, err

@@ -39,6 +39,7 @@ func registerWorkers(ws *river.Workers, a *app) {
 	river.AddWorker(ws, &contact.ImportWorker{Store: a.contacts, Uploads: a.uploads, TempDir: a.tempDir()})
 	crmsync.AddWorkers(ws, a.sftp, sftpImporter{a})
 	crmsync.AddExportWorkers(ws, a.exports)
+	crmsync.AddWebhookWorkers(ws, a.webhooks)
 	dispatch.AddWorkers(ws, a.dispatch)
 }
 
@@ -58,6 +59,7 @@ func periodicJobs() []*river.PeriodicJob {
 	return append(dispatch.PeriodicJobs(),
 		crmsync.SchedulePeriodicJob(),
 		crmsync.ExportPeriodicJob(),
+		crmsync.WebhookPeriodicJob(),
 		river.NewPeriodicJob(river.PeriodicInterval(time.Hour), func() (river.JobArgs, *river.InsertOpts) {
 			return purgeArgs{}, nil
 		}, &river.PeriodicJobOpts{RunOnStart: true}),

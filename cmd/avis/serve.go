@@ -51,6 +51,7 @@ func serve(ctx context.Context, e env, args []string) error {
 	}
 	reg.MustRegister(q.Collector())
 	a.dispatch.Queue = q
+	a.webhooks.Queue = q
 
 	if c.Demo {
 		login, err := demo.Seed(ctx, a.accounts, a.contacts, 300)
@@ -77,6 +78,7 @@ func serve(ctx context.Context, e env, args []string) error {
 	srv, err := web.New(web.Deps{Config: c, Log: log, DB: a.db, Accounts: a.accounts, Audit: a.audit,
 		Responses: a.responses, Consents: a.consents,
 		Exports:  a.exports,
+		Webhooks: a.webhooks,
 		Contacts: a.contacts, Journeys: a.journeys, Uploads: a.uploads, SFTP: a.sftp, Surveys: a.surveys, Dispatch: a.dispatch, Notices: a.notices, Jobs: q, Requests: a.requests, Feed: a.feed, Registry: reg, Version: versionString(), OpsOnly: c.Role == "worker"})
 	if err != nil {
 		return err

@@ -53,6 +53,8 @@ type Config struct {
 	OperatorName    string        `env:"AVIS_OPERATOR_NAME" doc:"Legal name of whoever runs this avis server, named as joint controller in every privacy notice. Default: the operator of the avis service at the host of AVIS_BASE_URL."`
 	OperatorAddress string        `env:"AVIS_OPERATOR_ADDRESS" doc:"Postal address of the operator, shown in privacy notices."`
 	OperatorEmail   string        `env:"AVIS_OPERATOR_PRIVACY_EMAIL" doc:"Address of the operator's data-protection contact, shown in privacy notices."`
+	WebhookPrivate  bool          `env:"AVIS_WEBHOOK_ALLOW_PRIVATE" doc:"Let webhook endpoints be on loopback, private, link-local or other internal addresses (refused by default: SSRF guard)."`
+	WebhookHTTP     bool          `env:"AVIS_WEBHOOK_ALLOW_HTTP" doc:"Accept webhook endpoints in plain http:// besides https://."`
 }
 
 // Default returns the settings used when nothing else is given.

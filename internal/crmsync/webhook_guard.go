@@ -100,38 +100,38 @@ func checkIP(ip netip.Addr, allowPrivate bool) error {
 // parseEndpointURL checks the shape of an endpoint URL: absolute, https
 // (or http when allowed), a host, no user information, no fragment.
 func parseEndpointURL(raw string, allowHTTP bool) (*url.URL, error) {
-	bad := func(msg string) (*url.URL, error) { return nil, fmt.Errorf("%w: %s", ErrInvalidEndpoint, msg) }
+	bad := func(msg string, args ...any) (*url.URL, error) { return nil, fieldErr("url", msg, args...) }
 	raw = strings.TrimSpace(raw)
 	switch {
 	case raw == "":
-		return bad("give the URL that receives the events")
+		return bad(msgURLMissing)
 	case len(raw) > MaxURLLength:
-		return bad(fmt.Sprintf("the URL is longer than %d characters", MaxURLLength))
+		return bad(msgURLLong, MaxURLLength)
 	case !utf8.ValidString(raw) || strings.ContainsAny(raw, " \t\r\n\x00"):
-		return bad("the URL holds spaces or control characters")
+		return bad(msgURLSpaces)
 	}
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || u.Opaque != "" {
-		return bad("the URL is not valid: write it whole, such as https://crm.example.com/avis/webhook")
+		return bad(msgURLInvalid)
 	}
 	switch strings.ToLower(u.Scheme) {
 	case "https":
 	case "http":
 		if !allowHTTP {
-			return bad("the URL must start with https:// (plain http is refused unless the operator allows it)")
+			return bad(msgURLHTTP)
 		}
 	default:
-		return bad("the URL must start with https://")
+		return bad(msgURLScheme)
 	}
 	if u.User != nil {
-		return bad("the URL must not hold a user name or password: the signature authenticates avis")
+		return bad(msgURLUser)
 	}
 	if u.Fragment != "" {
-		return bad("the URL must not hold a fragment (#…)")
+		return bad(msgURLFragment)
 	}
 	if p := u.Port(); p != "" {
 		if n, err := net.LookupPort("tcp", p); err != nil || n < 1 || n > 65535 {
-			return bad("the port of the URL is not a number between 1 and 65535")
+			return bad(msgURLPort)
 		}
 	}
 	return u, nil
@@ -142,9 +142,8 @@ const resolveTimeout = 5 * time.Second
 
 // CheckURL checks an endpoint URL before it is saved: its shape, then
 // every address its host resolves to (unless private ones are allowed).
-// Each connection is checked again (against DNS rebinding). The error
-// wraps ErrInvalidEndpoint or ErrForbiddenAddress, with a message fit to
-// show.
+// Each connection is checked again (against DNS rebinding). The error is
+// a *FieldError of the field "url".
 func (w *Webhooks) CheckURL(ctx context.Context, raw string) (string, error) {
 	u, err := parseEndpointURL(raw, w.o.AllowHTTP)
 	if err != nil {
@@ -153,7 +152,7 @@ func (w *Webhooks) CheckURL(ctx context.Context, raw string) (string, error) {
 	host := u.Hostname()
 	if ip, err := netip.ParseAddr(host); err == nil {
 		if err := checkIP(ip, w.o.AllowPrivate); err != nil {
-			return "", err
+			return "", &FieldError{Field: "url", Message: msgURLInternal, Args: []any{ip.Unmap().String()}}
 		}
 		return u.String(), nil
 	}
@@ -164,11 +163,11 @@ func (w *Webhooks) CheckURL(ctx context.Context, raw string) (string, error) {
 	defer cancel()
 	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
 	if err != nil || len(addrs) == 0 {
-		return "", fmt.Errorf("%w: the host name %s could not be resolved; check its spelling and its DNS records", ErrInvalidEndpoint, host)
+		return "", fieldErr("url", msgURLResolve, host)
 	}
 	for _, ip := range addrs {
 		if err := checkIP(ip, false); err != nil {
-			return "", fmt.Errorf("%s resolves to %w", host, err)
+			return "", fieldErr("url", msgURLInternal, host+" ("+ip.Unmap().String()+")")
 		}
 	}
 	return u.String(), nil

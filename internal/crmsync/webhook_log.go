@@ -75,7 +75,7 @@ func (w *Webhooks) Replay(ctx context.Context, actor audit.Actor, tenantID, endp
 		return err
 	}
 	if d.Event.Type == TestEvent {
-		return fmt.Errorf("%w: a test ping is not replayed; send a new one", ErrInvalidEndpoint)
+		return fieldErr("", msgReplayTest)
 	}
 	err = w.db.Tx(ctx, func(tx *sql.Tx) error {
 		if err := w.requeue(ctx, tx, tenantID, []Delivery{d}); err != nil {
@@ -98,7 +98,7 @@ func (w *Webhooks) Replay(ctx context.Context, actor audit.Actor, tenantID, endp
 // order, and returns how many.
 func (w *Webhooks) ReplayRange(ctx context.Context, actor audit.Actor, tenantID, endpointID string, from, to time.Time) (int, error) {
 	if !from.Before(to) {
-		return 0, fmt.Errorf("%w: the start of the range must come before its end", ErrInvalidEndpoint)
+		return 0, fieldErr("", msgReplayBackward)
 	}
 	if _, err := w.Get(ctx, tenantID, endpointID); err != nil {
 		return 0, err

@@ -4,14 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
 	"avis/internal/account"
 	"avis/internal/audit"
 	"avis/internal/channel/email"
-	"avis/internal/dispatch"
+	"avis/internal/db"
+	"avis/internal/feed"
 	"avis/internal/i18n"
+	"avis/internal/vault"
 )
 
 // MailNotifier emails a tenant's owners and administrators when one of its
@@ -20,18 +23,27 @@ import (
 // page: no personal data of contacts.
 type MailNotifier struct {
 	Accounts *account.Store
-	// Mail is the server's relay; nil: nobody is emailed (the page and
-	// the audit log still say it).
-	Mail dispatch.EmailTransport
-	// From is the sender address; BaseURL is avis's public URL.
+	// SMTP is the server's relay (AVIS_SMTP_URL); nil: nobody is
+	// emailed (the endpoint's page and the audit log still say it).
+	SMTP *email.SMTP
+	// From is the sender address (AVIS_MAIL_FROM; default avis@ the host
+	// of BaseURL); BaseURL is avis's public URL.
 	From, BaseURL string
 	Cat           *i18n.Catalogs
 }
 
 // EndpointDisabled implements Notifier.
 func (n MailNotifier) EndpointDisabled(ctx context.Context, ep Endpoint) error {
-	if n.Mail == nil {
+	if n.SMTP == nil {
 		return nil
+	}
+	from := n.From
+	if from == "" {
+		host := "localhost"
+		if u, err := url.Parse(n.BaseURL); err == nil && u.Hostname() != "" {
+			host = u.Hostname()
+		}
+		from = "avis@" + host
 	}
 	members, err := n.Accounts.Members(ctx, audit.System("webhooks"), ep.TenantID)
 	if err != nil {
@@ -56,16 +68,24 @@ func (n MailNotifier) EndpointDisabled(ctx context.Context, ep Endpoint) error {
 			t("Why: %s", ep.DisabledReason) + "\n\n" +
 			t("The events that happened meanwhile are kept for 30 days. Once the receiver works again, enable the endpoint on its page: they will be delivered in order.") + "\n\n" +
 			link + "\n"
-		raw, err := email.Build(email.Message{From: email.Address{Name: "avis", Email: n.From}, To: m.Email,
+		raw, err := email.Build(email.Message{From: email.Address{Name: "avis", Email: from}, To: m.Email,
 			Subject: t("avis: a webhook endpoint was disabled"), Text: text,
 			Headers: map[string]string{"X-Avis-Message": "webhook_disabled"}}, time.Now(), nil)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		if err := n.Mail.Deliver(ctx, email.Envelope{From: n.From, To: m.Email}, raw, func() error { return nil }); err != nil {
+		if err := n.SMTP.SendCommit(ctx, email.Envelope{From: from, To: m.Email}, raw, func() error { return nil }); err != nil {
 			errs = append(errs, fmt.Errorf("notify user %s: %w", m.ID, err))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// OpenWebhooks builds the webhook store and sender with o and registers its
+// Hook on the feed f, so that every change queues its deliveries.
+func OpenWebhooks(d *db.DB, v *vault.Vault, a *audit.Log, f *feed.Feed, o WebhookOptions) *Webhooks {
+	w := NewWebhooks(d, v, a, o)
+	f.OnEmit(w.Hook)
+	return w
 }

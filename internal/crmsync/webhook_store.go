@@ -3,6 +3,7 @@ package crmsync
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -42,28 +43,32 @@ func scanEndpoint(sc interface{ Scan(...any) error }) (Endpoint, error) {
 	return e, nil
 }
 
-// cleanInput checks and normalises an endpoint's settings (not its URL).
-func cleanInput(in *EndpointInput) error {
-	bad := func(msg string) error { return fmt.Errorf("%w: %s", ErrInvalidEndpoint, msg) }
+// cleanInput checks and normalises an endpoint's settings (not its URL),
+// and returns every problem found.
+func cleanInput(in *EndpointInput) FieldErrors {
+	var probs FieldErrors
 	in.Description = strings.TrimSpace(in.Description)
-	if utf8.RuneCountInString(in.Description) > MaxDescriptionLength {
-		return bad(fmt.Sprintf("the description is longer than %d characters", MaxDescriptionLength))
-	}
-	if !utf8.ValidString(in.Description) || strings.IndexFunc(in.Description, unicode.IsControl) >= 0 {
-		return bad("the description holds control characters")
+	switch {
+	case utf8.RuneCountInString(in.Description) > MaxDescriptionLength:
+		probs = append(probs, &FieldError{Field: "description", Message: msgDescLong, Args: []any{MaxDescriptionLength}})
+	case !utf8.ValidString(in.Description) || strings.IndexFunc(in.Description, unicode.IsControl) >= 0:
+		probs = append(probs, &FieldError{Field: "description", Message: msgDescControl})
 	}
 	var evs []string
 	for _, t := range in.Events {
 		t = strings.TrimSpace(t)
 		if !slices.Contains(feed.Types, t) {
-			return bad(fmt.Sprintf("%q is not an event type; choose among %s", t, strings.Join(feed.Types, ", ")))
+			if len(t) > 40 {
+				t = t[:40] + "…"
+			}
+			return append(probs, &FieldError{Field: "events", Message: msgEventUnknown, Args: []any{t}})
 		}
 		if !slices.Contains(evs, t) {
 			evs = append(evs, t)
 		}
 	}
 	if len(evs) == 0 {
-		return bad("choose at least one event")
+		return append(probs, &FieldError{Field: "events", Message: msgEventsNone})
 	}
 	// Keep the order of feed.Types.
 	in.Events = in.Events[:0]
@@ -72,7 +77,28 @@ func cleanInput(in *EndpointInput) error {
 			in.Events = append(in.Events, t)
 		}
 	}
-	return nil
+	return probs
+}
+
+// checkInput checks all of an endpoint's settings, the URL too when
+// checkURL, and returns the URL to store or every problem found.
+func (w *Webhooks) checkInput(ctx context.Context, in *EndpointInput, checkURL bool) (string, error) {
+	probs := cleanInput(in)
+	u := strings.TrimSpace(in.URL)
+	if checkURL {
+		var err error
+		if u, err = w.CheckURL(ctx, in.URL); err != nil {
+			var fe *FieldError
+			if !errors.As(err, &fe) {
+				return "", err
+			}
+			probs = append(FieldErrors{fe}, probs...)
+		}
+	}
+	if len(probs) > 0 {
+		return "", probs
+	}
+	return u, nil
 }
 
 func hostOf(raw string) string {
@@ -85,10 +111,7 @@ func hostOf(raw string) string {
 // Create adds an endpoint to the tenant and returns it with its signing
 // secret, which is shown once and never again.
 func (w *Webhooks) Create(ctx context.Context, actor audit.Actor, tenantID string, in EndpointInput) (Endpoint, string, error) {
-	if err := cleanInput(&in); err != nil {
-		return Endpoint{}, "", err
-	}
-	u, err := w.CheckURL(ctx, in.URL)
+	u, err := w.checkInput(ctx, &in, true)
 	if err != nil {
 		return Endpoint{}, "", err
 	}
@@ -106,7 +129,7 @@ func (w *Webhooks) Create(ctx context.Context, actor audit.Actor, tenantID strin
 			return err
 		}
 		if n >= MaxEndpoints {
-			return fmt.Errorf("%w: a tenant has at most %d endpoints; delete one first", ErrInvalidEndpoint, MaxEndpoints)
+			return fieldErr("", msgTooMany, MaxEndpoints)
 		}
 		k, err := w.vault.Subject(ctx, tx, tenantID, webhookSubject)
 		if err != nil {
@@ -168,18 +191,13 @@ func (w *Webhooks) list(ctx context.Context, q db.Querier, tenantID string) ([]E
 // details on or off is audited as such; enabling a disabled endpoint
 // clears its failure and retries its waiting deliveries at once.
 func (w *Webhooks) Update(ctx context.Context, actor audit.Actor, tenantID, id string, in EndpointInput) (Endpoint, error) {
-	if err := cleanInput(&in); err != nil {
-		return Endpoint{}, err
-	}
 	old, err := w.Get(ctx, tenantID, id)
 	if err != nil {
 		return Endpoint{}, err
 	}
-	u := old.URL
-	if strings.TrimSpace(in.URL) != old.URL {
-		if u, err = w.CheckURL(ctx, in.URL); err != nil {
-			return Endpoint{}, err
-		}
+	u, err := w.checkInput(ctx, &in, strings.TrimSpace(in.URL) != old.URL)
+	if err != nil {
+		return Endpoint{}, err
 	}
 	e := old
 	e.URL, e.Description, e.Events, e.IncludePersonal = u, in.Description, in.Events, in.IncludePersonal

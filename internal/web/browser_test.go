@@ -137,6 +137,7 @@ func flowPages(t *testing.T, e *env) []adminPage {
 		{"journeys", "/journeys", "Journeys", false},
 		{"sftp", "/sftp", "SFTP drops", false},
 		{"exports", "/exports", "Exports", false},
+		{"webhooks", "/webhooks", "Webhooks", false}, {"webhook", "/webhooks/" + webhookFixture(t, e, tn.ID), "Webhook endpoint", false},
 		{"requests", "/requests", "Data requests", false},
 	}
 }

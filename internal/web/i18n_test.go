@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"testing"
 
+	"avis/internal/crmsync"
 	"avis/internal/i18n"
 	"avis/internal/survey"
 )
@@ -101,6 +102,9 @@ func messages(t *testing.T) []string {
 	}
 	// The survey page translates the answer errors of package survey.
 	for _, m := range survey.Messages {
+		set[m] = true
+	}
+	for _, m := range crmsync.WebhookMessages { // the webhook form's problems
 		set[m] = true
 	}
 	for _, d := range []string{"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Email send window", "SMS send window"} {

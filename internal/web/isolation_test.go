@@ -119,6 +119,7 @@ func TestTenantIsolation(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	bHook, bHookDelivery, alphaHookKey := betaWebhook(t, e, beta.ID, mustTenant(t, e, "alpha")) // beta's endpoint, a delivery in its log; alpha's webhooks key
 	a := e.loggedIn("alpha-owner@example.com")
 	tok := a.csrf("/")
 	cases := []struct {
@@ -148,6 +149,7 @@ func TestTenantIsolation(t *testing.T) {
 		{"POST /exports/{id}/delete", "POST", "/exports/" + bExport.ID + "/delete", url.Values{"csrf": {tok}}, ""},
 		{"POST /exports/{id}/run", "POST", "/exports/" + bExport.ID + "/run", url.Values{"csrf": {tok}}, ""},
 		{"POST /exports/{id}/test", "POST", "/exports/" + bExport.ID + "/test", url.Values{"csrf": {tok}}, ""},
+		{"GET /webhooks/{id}", "GET", "/webhooks/" + bHook, nil, ""}, {"POST /webhooks/{id}", "POST", "/webhooks/" + bHook, url.Values{"csrf": {tok}, "url": {"https://93.184.215.14/alpha"}, "events": {"response.created"}}, ""}, {"POST /webhooks/{id}/test", "POST", "/webhooks/" + bHook + "/test", url.Values{"csrf": {tok}}, ""}, {"POST /webhooks/{id}/rotate", "POST", "/webhooks/" + bHook + "/rotate", url.Values{"csrf": {tok}}, ""}, {"POST /webhooks/{id}/delete", "POST", "/webhooks/" + bHook + "/delete", url.Values{"csrf": {tok}}, ""}, {"POST /webhooks/{id}/replay", "POST", "/webhooks/" + bHook + "/replay", url.Values{"csrf": {tok}, "from": {"2020-01-01T00:00"}, "to": {"2030-01-01T00:00"}}, ""}, {"POST /webhooks/{id}/deliveries/{did}/replay", "POST", "/webhooks/" + bHook + "/deliveries/" + bHookDelivery + "/replay", url.Values{"csrf": {tok}}, ""}, {"GET /api/v1/webhooks/{id}", "GET", "/api/v1/webhooks/" + bHook, nil, alphaHookKey}, {"PATCH /api/v1/webhooks/{id}", "PATCH", "/api/v1/webhooks/" + bHook, nil, alphaHookKey}, {"DELETE /api/v1/webhooks/{id}", "DELETE", "/api/v1/webhooks/" + bHook, nil, alphaHookKey}, {"POST /api/v1/webhooks/{id}/rotate", "POST", "/api/v1/webhooks/" + bHook + "/rotate", nil, alphaHookKey},
 		{"GET /steps/{id}/rule", "GET", "/steps/" + bStep + "/rule", nil, ""},
 		{"POST /steps/{id}/rule", "POST", "/steps/" + bStep + "/rule", url.Values{"csrf": {tok}, "survey": {db.NewID()}, "channels": {"email"}}, ""},
 		{"POST /steps/{id}/rule/preview", "POST", "/steps/" + bStep + "/rule/preview", url.Values{"csrf": {tok}, "contact": {bc.ID}}, ""},

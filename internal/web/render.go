@@ -198,6 +198,7 @@ func (s *Server) fillView(r *http.Request, rc *reqCtx, v *view) {
 		{"/exports", "Exports", account.PermTenantSettings},
 		{"/users", "Users", account.PermUsersManage},
 		{"/apikeys", "API keys", account.PermAPIKeysManage},
+		{"/webhooks", "Webhooks", account.PermAPIKeysManage},
 		{"/audit", "Audit log", account.PermAuditRead},
 		{"/settings", "Settings", account.PermTenantSettings},
 	} {

@@ -48,6 +48,7 @@ type Deps struct {
 	Uploads  *contact.Uploads
 	SFTP     *crmsync.Store
 	Exports  *crmsync.ExportStore // scheduled exports to SFTP/FTPS
+	Webhooks *crmsync.Webhooks    // webhook endpoints and their deliveries
 	// Surveys holds survey definitions; Dispatch rules, invitations,
 	// messaging settings and the outbox.
 	Surveys  *survey.Store
@@ -205,6 +206,7 @@ func (s *Server) routes() http.Handler {
 	// REST API.
 	s.surveyRoutes(mux)
 	s.dispatchRoutes(mux)
+	s.webhookRoutes(mux)
 	s.surveyPageRoutes(mux)
 	s.privacyRoutes(mux)
 	s.meRoutes(mux)

@@ -67,6 +67,7 @@ type env struct {
 	uploads  *contact.Uploads
 	sftp     *crmsync.Store
 	exports  *crmsync.ExportStore
+	webhooks *crmsync.Webhooks
 	surveys  *survey.Store
 	dispatch *dispatch.Store
 	notices  *privacy.Notices
@@ -143,10 +144,13 @@ func newEnvWith(t *testing.T, change func(*config.Config)) *env {
 	}
 	e.dispatch = dispatch.NewStore(e.db, v, e.audit, e.contacts, e.accounts, log, dopts)
 	dispatch.AddWorkers(ws, e.dispatch)
+	e.webhooks = crmsync.OpenWebhooks(e.db, v, e.audit, e.feed, crmsync.WebhookOptions{AllowPrivate: true, AllowHTTP: true, Log: log, Backoff: []time.Duration{100 * time.Millisecond}, Data: crmsync.StoreData{Responses: e.responses, Invitations: e.dispatch, Contacts: e.contacts, Journeys: e.journeys, DB: e.db}})
+	crmsync.AddWebhookWorkers(ws, e.webhooks)
 	if e.jobs, err = jobs.New(e.db, log, ws, jobs.Options{Work: true, PollInterval: 50 * time.Millisecond}); err != nil {
 		t.Fatal(err)
 	}
 	e.dispatch.Queue = e.jobs
+	e.webhooks.Queue = e.jobs
 	e.requests = privacy.NewRequests(e.db, e.audit)
 	e.contacts.OnErase(e.dispatch.ForgetContact)
 	e.contacts.OnErase(privacy.ForgetAccess)
@@ -163,7 +167,7 @@ func newEnvWith(t *testing.T, change func(*config.Config)) *env {
 	srv, err := web.New(web.Deps{Config: cfg, Log: log, DB: e.db,
 		Accounts: e.accounts, Audit: e.audit, Contacts: e.contacts, Journeys: e.journeys,
 		Responses: e.responses, Consents: e.consents,
-		Exports: e.exports,
+		Exports: e.exports, Webhooks: e.webhooks,
 		Uploads: e.uploads, SFTP: e.sftp, Surveys: e.surveys, Dispatch: e.dispatch, Notices: e.notices, Jobs: e.jobs, Requests: e.requests, Feed: e.feed, Registry: prometheus.NewRegistry(), Version: "test"})
 	if err != nil {
 		t.Fatal(err)
