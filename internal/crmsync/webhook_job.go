@@ -382,6 +382,8 @@ func (w *Webhooks) failed(ctx context.Context, ep Endpoint, d Delivery, o outcom
 	if err != nil {
 		return fmt.Errorf("record failed delivery: %w", db.Translate(err))
 	}
+	w.o.Log.Info("webhooks: delivery failed", "tenant", ep.TenantID, "endpoint", ep.ID, "event", d.Event.ID,
+		"attempt", attempts, "http_status", o.status, "problem", o.problem, "next_attempt_in", wait.String())
 	if disable == "" {
 		return river.JobSnooze(wait)
 	}

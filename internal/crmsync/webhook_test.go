@@ -14,6 +14,9 @@ import (
 	"github.com/riverqueue/river"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
+	"avis/internal/account"
+	"avis/internal/channel/email"
+	"avis/internal/channel/email/smtptest"
 	"avis/internal/db"
 	"avis/internal/feed"
 	"avis/internal/jobs"
@@ -484,5 +487,67 @@ func TestWebhookRotation(t *testing.T) {
 func TestDeliverArgs(t *testing.T) {
 	if err := jobs.CheckArgs(DeliverArgs{TenantID: db.NewID(), EndpointID: db.NewID()}); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestWebhookNotifyAdmins: when an endpoint is disabled, the company's
+// owners and administrators get an email in their language through the
+// server's relay, naming the endpoint and why, with no contact's data;
+// analysts get none.
+func TestWebhookNotifyAdmins(t *testing.T) {
+	ctx := t.Context()
+	relay, err := smtptest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { relay.Close() })
+	r, err := email.ParseRelayURL(relay.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	smtp, err := email.NewSMTP(r, email.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { smtp.Close() })
+	h := newHookEnv(t, func(o *WebhookOptions) { o.GiveUpAfter = 200 * time.Millisecond })
+	accounts := account.NewStore(h.d, h.v, h.a, account.Options{Argon2Memory: 1024, Argon2Time: 1})
+	tn, err := accounts.CreateTenant(ctx, h.admin, "boutique", "Boutique")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []struct {
+		email string
+		role  account.Role
+	}{{"owner@boutique.example", account.RoleOwner}, {"admin@boutique.example", account.RoleAdmin}, {"analyst@boutique.example", account.RoleAnalyst}} {
+		if _, err := accounts.CreateUser(ctx, h.admin, tn.ID, u.email, "", "Lumière-du-matin-42", u.role); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.w.o.Notify = MailNotifier{Accounts: accounts, SMTP: smtp, BaseURL: "https://avis.example"}
+	rcv := newReceiver(t)
+	rcv.set("500", -1)
+	h.tenant = tn.ID
+	ep := h.endpoint(t, rcv)
+	h.emit(t, feed.Event{Type: feed.ResponseCreated, ObjectID: "resp-1", ContactID: db.NewID(), ExternalID: "CRM-77"})
+	waitFor(t, "two emails", func() bool { return len(relay.Messages()) >= 2 })
+	time.Sleep(100 * time.Millisecond)
+	msgs := relay.Messages()
+	if len(msgs) != 2 {
+		t.Fatalf("%d emails, want one to the owner and one to the administrator", len(msgs))
+	}
+	for _, m := range msgs {
+		raw := string(m.Data)
+		if m.To[0] == "analyst@boutique.example" {
+			t.Error("an analyst was emailed")
+		}
+		for _, want := range []string{"webhook", rcv.url(), "https://avis.example/webhooks/" + ep.ID, "500"} {
+			if !strings.Contains(raw, want) {
+				t.Errorf("the email to %v does not say %q:\n%s", m.To, want, raw)
+			}
+		}
+		if strings.Contains(raw, "CRM-77") {
+			t.Errorf("the email names the contact")
+		}
 	}
 }
