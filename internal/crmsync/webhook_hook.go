@@ -135,7 +135,12 @@ func (w *Webhooks) Hook(ctx context.Context, tx *sql.Tx, tenantID string, evs []
 	if _, err := tx.ExecContext(ctx, sb.String(), args...); err != nil {
 		return fmt.Errorf("webhooks: queue deliveries: %w", db.Translate(err))
 	}
+	// A job for each enabled endpoint; a disabled one keeps its rows for
+	// when it is enabled again (which queues a job).
 	done := map[string]bool{}
+	for _, ep := range eps {
+		done[ep.ID] = !ep.Enabled
+	}
 	for _, q := range out {
 		if done[q.ep] {
 			continue

@@ -107,7 +107,7 @@ func (w *Webhooks) Sweep(ctx context.Context) error {
 		return fmt.Errorf("webhook sweep: %w", err)
 	}
 	for _, r := range due {
-		if err := w.db.Tx(ctx, func(tx *sql.Tx) error { return w.enqueue(ctx, tx, r.tenant, r.id, false) }); err != nil {
+		if err := w.db.Tx(ctx, func(tx *sql.Tx) error { return w.enqueue(ctx, tx, r.tenant, r.id, true) }); err != nil {
 			return fmt.Errorf("webhook sweep: %w", err)
 		}
 	}

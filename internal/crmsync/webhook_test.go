@@ -551,3 +551,48 @@ func TestWebhookNotifyAdmins(t *testing.T) {
 		}
 	}
 }
+
+// TestWebhookSweep: events queued where no job queue runs (a command-line
+// erasure) are sent by the periodic sweep; the log is purged after 30
+// days; a disabled endpoint's events wait without making jobs.
+func TestWebhookSweep(t *testing.T) {
+	h := newHookEnv(t, nil)
+	r := newReceiver(t)
+	ep := h.endpoint(t, r)
+	q := h.w.Queue
+	h.w.Queue = nil
+	ids := h.responses(t, 3, "")
+	time.Sleep(150 * time.Millisecond)
+	if n := len(r.got()); n != 0 {
+		t.Fatalf("%d deliveries without a job", n)
+	}
+	h.w.Queue = q
+	if err := h.w.Sweep(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the swept deliveries", func() bool { return len(r.delivered()) == 3 })
+	if got := r.delivered(); !slices.Equal(got, ids) {
+		t.Errorf("swept: %v, want %v", got, ids)
+	}
+
+	// Disabled by a person: events are not queued, no job runs.
+	in := EndpointInput{URL: ep.URL, Events: ep.Events, Enabled: false}
+	if _, err := h.w.Update(t.Context(), h.admin, h.tenant, ep.ID, in); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := h.q.Client.JobList(t.Context(), river.NewJobListParams().Kinds(DeliverArgs{}.Kind()).First(1000))
+	h.responses(t, 5, "")
+	after, _ := h.q.Client.JobList(t.Context(), river.NewJobListParams().Kinds(DeliverArgs{}.Kind()).First(1000))
+	if len(after.Jobs) != len(before.Jobs) {
+		t.Errorf("%d delivery jobs for a disabled endpoint", len(after.Jobs)-len(before.Jobs))
+	}
+
+	// 31 days later the log is gone.
+	later := NewWebhooks(h.d, h.v, h.a, WebhookOptions{Now: func() time.Time { return time.Now().Add(31 * 24 * time.Hour) }})
+	if err := later.Sweep(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if ds, _ := h.w.Deliveries(t.Context(), h.tenant, ep.ID, "", 50); len(ds) != 0 {
+		t.Errorf("%d deliveries left after 31 days", len(ds))
+	}
+}
