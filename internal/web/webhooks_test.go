@@ -286,3 +286,36 @@ func webhookFixture(t *testing.T, e *env, tenantID string) string {
 	}
 	return ep.ID
 }
+
+// TestWebhookUnsubscribed: a person's one-click unsubscribe reaches the
+// CRM as contact.unsubscribed with the channel opted out of and nothing
+// personal.
+func TestWebhookUnsubscribed(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	shop := newAnswerShop(t, e, "shop", answerSurvey)
+	rcv := newHookReceiver(t)
+	_, secret, err := e.webhooks.Create(ctx, audit.System("test"), shop.tenant.ID, crmsync.EndpointInput{URL: rcv.srv.URL + "/crm",
+		Events: []string{"contact.unsubscribed"}, Enabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcv.mu.Lock()
+	rcv.secret = secret
+	rcv.mu.Unlock()
+	token, _ := shop.invite(t, "paul@example.org", "fr")
+	req, _ := http.NewRequest("POST", e.srv.URL+"/u/"+token, strings.NewReader("List-Unsubscribe=One-Click"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	hit := rcv.waitHits(1)[0]
+	if hit.Type != "contact.unsubscribed" || !hit.verified || string(hit.Data) != `{"channels":["email"]}` {
+		t.Errorf("contact.unsubscribed: %s (verified %v)", hit.body, hit.verified)
+	}
+	if strings.Contains(hit.body, "paul@example.org") {
+		t.Error("the payload holds the address")
+	}
+}
