@@ -1,6 +1,7 @@
 package crmsync
 
 import (
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -32,4 +33,27 @@ func FuzzEndpointURL(f *testing.F) {
 			t.Fatalf("%q: %q does not parse the same again: %v", raw, u.String(), err)
 		}
 	})
+}
+
+// TestTranslateProblem: every stored delivery problem is found back with
+// its arguments, a nested one too, and an unknown text is left alone.
+func TestTranslateProblem(t *testing.T) {
+	mark := func(f string, args ...any) string { return "T[" + fmt.Sprintf(f, args...) + "]" }
+	for _, f := range ProblemMessages {
+		args := make([]any, strings.Count(f, "%s"))
+		for i := range args {
+			args[i] = fmt.Sprintf("arg %d, with: punctuation.", i)
+		}
+		stored := fmt.Sprintf(f, args...)
+		if got, want := TranslateProblem(stored, mark), "T["+stored+"]"; got != want {
+			t.Errorf("%q: %q, want %q", f, got, want)
+		}
+	}
+	nested := fmt.Sprintf(probGaveUp, "72 hours", fmt.Sprintf(probStatus, "500", "Internal Server Error"))
+	if got := TranslateProblem(nested, mark); got != "T[Deliveries kept failing for 72 hours. The last attempt: T[The endpoint answered 500 Internal Server Error.]]" {
+		t.Errorf("nested: %q", got)
+	}
+	if got := TranslateProblem("something else", mark); got != "something else" {
+		t.Errorf("unknown: %q", got)
+	}
 }

@@ -92,10 +92,20 @@ func checkIP(ip netip.Addr, allowPrivate bool) error {
 		return nil
 	}
 	if why := internalAddress(ip); why != "" {
-		return fmt.Errorf("%w: %s is %s; avis sends webhooks to public addresses only unless the operator allows private ones (AVIS_WEBHOOK_ALLOW_PRIVATE)", ErrForbiddenAddress, ip.Unmap(), why)
+		return &forbiddenError{ip: ip.Unmap().String(), why: why}
 	}
 	return nil
 }
+
+// forbiddenError is a connection refused by the SSRF guard.
+type forbiddenError struct{ ip, why string }
+
+func (e *forbiddenError) Error() string {
+	return fmt.Sprintf("%s: %s is %s; avis sends webhooks to public addresses only unless the operator allows private ones (AVIS_WEBHOOK_ALLOW_PRIVATE)", ErrForbiddenAddress, e.ip, e.why)
+}
+
+// Unwrap makes errors.Is(err, ErrForbiddenAddress) true.
+func (e *forbiddenError) Unwrap() error { return ErrForbiddenAddress }
 
 // parseEndpointURL checks the shape of an endpoint URL: absolute, https
 // (or http when allowed), a host, no user information, no fragment.
@@ -183,7 +193,7 @@ func newClient(o WebhookOptions) *http.Client {
 		Control: func(network, address string, _ syscall.RawConn) error {
 			ap, err := netip.ParseAddrPort(address)
 			if err != nil {
-				return fmt.Errorf("%w: cannot read the address %s", ErrForbiddenAddress, address)
+				return &forbiddenError{ip: address, why: "an address avis cannot read"}
 			}
 			return checkIP(ap.Addr(), allow)
 		},

@@ -95,9 +95,9 @@ func (w *Webhooks) Hook(ctx context.Context, tx *sql.Tx, tenantID string, evs []
 			}
 			if len(received) > 0 {
 				if _, err := tx.ExecContext(ctx, `/* crmsync.Webhooks.Hook */ UPDATE webhook_deliveries SET status = 'skipped',
-					error = 'the person was erased before this was delivered', updated_at = $3
+					error = $4, updated_at = $3
 					WHERE tenant_id = $1 AND contact_id = $2 AND status IN ('pending', 'retrying')`,
-					tenantID, contactID, db.Stamp(w.o.Now())); err != nil {
+					tenantID, contactID, db.Stamp(w.o.Now()), probErased); err != nil {
 					return fmt.Errorf("webhooks: skip an erased person's deliveries: %w", db.Translate(err))
 				}
 			}

@@ -240,7 +240,7 @@ func (w *Webhooks) drain(ctx context.Context, tenantID, id string) error {
 			}
 			body, err := w.body(ctx, ep, d.Event)
 			if errors.Is(err, ErrObjectGone) {
-				done = append(done, sent{d: d, status: StatusSkipped, problem: "the data of this event no longer exists (the person was erased)"})
+				done = append(done, sent{d: d, status: StatusSkipped, problem: probObjectGone})
 				continue
 			}
 			if err != nil {
@@ -353,7 +353,7 @@ func (w *Webhooks) failed(ctx context.Context, ep Endpoint, d Delivery, o outcom
 		disable, reason = DisabledGone, o.problem
 	case now.Sub(first) >= w.o.GiveUpAfter:
 		disable = DisabledFailing
-		reason = fmt.Sprintf("deliveries kept failing for %s; the last attempt: %s", roundDuration(now.Sub(first)), o.problem)
+		reason = fmt.Sprintf(probGaveUp, roundDuration(now.Sub(first)), o.problem)
 	}
 	if disable != "" {
 		next = time.Time{}

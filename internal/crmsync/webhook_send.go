@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -74,13 +73,13 @@ func (w *Webhooks) post(ctx context.Context, ep Endpoint, eventID string, body [
 	at := w.o.Now()
 	sig, err := Sign(eventID, at, body, secrets...)
 	if err != nil {
-		return outcome{problem: "the endpoint's secret cannot be read: rotate it"}
+		return outcome{problem: probSecret}
 	}
 	ctx, cancel := context.WithTimeout(ctx, w.o.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.URL, bytes.NewReader(body))
 	if err != nil {
-		return outcome{problem: "the endpoint's URL cannot be used: " + err.Error()}
+		return outcome{problem: fmt.Sprintf(probURL, err.Error())}
 	}
 	h := req.Header
 	h.Set("Content-Type", "application/json")
@@ -103,15 +102,15 @@ func (w *Webhooks) post(ctx context.Context, ep Endpoint, eventID string, body [
 	case resp.StatusCode >= 200 && resp.StatusCode < 300:
 	case resp.StatusCode == http.StatusGone:
 		o.gone = true
-		o.problem = "the endpoint answered 410 Gone: it says it no longer exists, so avis disabled it"
+		o.problem = probGone
 	case resp.StatusCode >= 300 && resp.StatusCode < 400:
 		loc := resp.Header.Get("Location")
 		if len(loc) > 200 {
 			loc = loc[:200] + "…"
 		}
-		o.problem = fmt.Sprintf("the endpoint answered %d, a redirect to %q; avis does not follow redirects: save the final URL instead", resp.StatusCode, loc)
+		o.problem = fmt.Sprintf(probRedirect, strconv.Itoa(resp.StatusCode), strconv.Quote(loc))
 	default:
-		o.problem = fmt.Sprintf("the endpoint answered %d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
+		o.problem = fmt.Sprintf(probStatus, strconv.Itoa(resp.StatusCode), http.StatusText(resp.StatusCode))
 	}
 	return o
 }
@@ -124,42 +123,33 @@ func describe(err error, timeout time.Duration) string {
 		invalid   x509.CertificateInvalidError
 		verify    *tls.CertificateVerificationError
 		dnsErr    *net.DNSError
+		forbidden *forbiddenError
 	)
 	switch {
-	case errors.Is(err, ErrForbiddenAddress):
-		var msg string
-		for e := err; e != nil; e = errors.Unwrap(e) {
-			if strings.HasPrefix(e.Error(), ErrForbiddenAddress.Error()) {
-				msg = e.Error()
-				break
-			}
-		}
-		if msg == "" {
-			msg = ErrForbiddenAddress.Error()
-		}
-		return "refused to connect: " + strings.TrimPrefix(msg, ErrForbiddenAddress.Error()+": ")
+	case errors.As(err, &forbidden):
+		return fmt.Sprintf(probForbidden, forbidden.ip)
 	case errors.As(err, &unknownCA):
-		return "the endpoint's TLS certificate is not signed by a trusted authority"
+		return probUnknownCA
 	case errors.As(err, &hostname):
-		return "the endpoint's TLS certificate is not valid for its host name"
+		return probHostname
 	case errors.As(err, &invalid):
-		return "the endpoint's TLS certificate is invalid (expired or not yet valid, or not for a server)"
+		return probCertInvalid
 	case errors.As(err, &verify):
-		return "the endpoint's TLS certificate was refused: " + verify.Err.Error()
+		return fmt.Sprintf(probCert, verify.Err.Error())
 	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
-		return fmt.Sprintf("no answer within %s", timeout)
+		return fmt.Sprintf(probTimeout, timeout)
 	case errors.As(err, &dnsErr):
-		return "the endpoint's host name could not be resolved"
+		return probDNS
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return "the endpoint refused the connection (nothing listens at that address and port)"
+		return probRefused
 	case errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
-		return "the endpoint closed the connection without answering"
+		return probClosed
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err
 	}
-	return "the request failed: " + err.Error()
+	return fmt.Sprintf(probFailed, err.Error())
 }
 
 func isTimeout(err error) bool {

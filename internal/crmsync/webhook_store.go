@@ -208,7 +208,7 @@ func (w *Webhooks) Update(ctx context.Context, actor audit.Actor, tenantID, id s
 	case reenabled:
 		e.Enabled, e.DisabledKind, e.DisabledReason, e.FailingSince = true, "", "", time.Time{}
 	case !in.Enabled && old.Enabled:
-		e.Enabled, e.DisabledKind, e.DisabledReason = false, DisabledByUser, "disabled by a person of the tenant"
+		e.Enabled, e.DisabledKind, e.DisabledReason = false, DisabledByUser, probByUser
 	}
 	err = w.db.Tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `/* crmsync.Webhooks.Update */ UPDATE webhook_endpoints SET url = $3, description = $4,
@@ -265,8 +265,8 @@ func (w *Webhooks) Delete(ctx context.Context, actor audit.Actor, tenantID, id s
 			return db.ErrNotFound
 		}
 		if _, err := tx.ExecContext(ctx, `/* crmsync.Webhooks.Delete */ UPDATE webhook_deliveries SET status = 'skipped',
-			error = 'the endpoint was deleted', updated_at = $3 WHERE tenant_id = $1 AND endpoint_id = $2 AND status IN ('pending', 'retrying')`,
-			tenantID, id, db.Stamp(w.o.Now())); err != nil {
+			error = $4, updated_at = $3 WHERE tenant_id = $1 AND endpoint_id = $2 AND status IN ('pending', 'retrying')`,
+			tenantID, id, db.Stamp(w.o.Now()), probDeleted); err != nil {
 			return err
 		}
 		return w.audit.Record(ctx, tx, audit.Entry{TenantID: tenantID, Actor: actor, Action: "webhook.delete", ObjectKind: "webhook", ObjectID: id})

@@ -104,7 +104,7 @@ func messages(t *testing.T) []string {
 	for _, m := range survey.Messages {
 		set[m] = true
 	}
-	for _, m := range crmsync.WebhookMessages { // the webhook form's problems
+	for _, m := range append(crmsync.WebhookMessages, crmsync.ProblemMessages...) { // the webhook form's and deliveries' problems
 		set[m] = true
 	}
 	for _, d := range []string{"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Email send window", "SMS send window"} {

@@ -304,5 +304,10 @@ func (s *Server) webhookReplayRange(w http.ResponseWriter, r *http.Request, rc *
 	}
 }
 
+// Problem writes a delivery's stored problem in the page's language.
+func (v *view) Problem(stored string) string {
+	return crmsync.TranslateProblem(stored, v.T)
+}
+
 // Ms writes a duration in whole milliseconds.
 func (v *view) Ms(d time.Duration) int64 { return d.Milliseconds() }
