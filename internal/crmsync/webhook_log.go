@@ -185,3 +185,53 @@ func (w *Webhooks) TestSend(ctx context.Context, actor audit.Actor, tenantID, en
 	}
 	return d, nil
 }
+
+// Recipient is a webhook endpoint that was sent data about a person, as
+// the person's access request lists it (GDPR 15(1)(c)).
+type Recipient struct {
+	EndpointID string
+	// URL is the endpoint's address now ("" when it was deleted since).
+	URL string
+	// Events are the event types delivered about the person.
+	Events []string
+	// First and Last are the first and the last delivery.
+	First, Last time.Time
+}
+
+// RecipientsOf lists the endpoints that were sent data about a contact
+// (delivered, within the 30 days the log keeps), oldest first.
+func (w *Webhooks) RecipientsOf(ctx context.Context, tenantID, contactID string) ([]Recipient, error) {
+	rows, err := w.db.R.QueryContext(ctx, `/* crmsync.Webhooks.RecipientsOf */ SELECT d.endpoint_id, COALESCE(e.url, ''), d.event_type,
+		MIN(d.updated_at), MAX(d.updated_at) FROM webhook_deliveries d
+		LEFT JOIN webhook_endpoints e ON e.tenant_id = d.tenant_id AND e.id = d.endpoint_id
+		WHERE d.tenant_id = $1 AND d.contact_id = $2 AND d.status = 'delivered'
+		GROUP BY d.endpoint_id, e.url, d.event_type ORDER BY MIN(d.updated_at), d.endpoint_id, d.event_type`, tenantID, contactID)
+	if err != nil {
+		return nil, fmt.Errorf("recipients of a person: %w", db.Translate(err))
+	}
+	defer rows.Close()
+	var out []Recipient
+	for rows.Next() {
+		var id, u, typ string
+		var first, last int64
+		if err := rows.Scan(&id, &u, &typ, &first, &last); err != nil {
+			return nil, fmt.Errorf("recipients of a person: %w", err)
+		}
+		i := len(out) - 1
+		for ; i >= 0 && out[i].EndpointID != id; i-- {
+		}
+		if i < 0 {
+			out = append(out, Recipient{EndpointID: id, URL: u, First: db.Time(first), Last: db.Time(last)})
+			i = len(out) - 1
+		}
+		r := &out[i]
+		r.Events = append(r.Events, typ)
+		if t := db.Time(first); t.Before(r.First) {
+			r.First = t
+		}
+		if t := db.Time(last); t.After(r.Last) {
+			r.Last = t
+		}
+	}
+	return out, rows.Err()
+}

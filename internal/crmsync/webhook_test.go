@@ -608,3 +608,27 @@ func TestWebhookSweep(t *testing.T) {
 		t.Errorf("%d deliveries left after 31 days", len(ds))
 	}
 }
+
+// TestWebhookRecipientsOf: a person's access request can list which
+// endpoints got data about them, and which events.
+func TestWebhookRecipientsOf(t *testing.T) {
+	h := newHookEnv(t, nil)
+	got, other := newReceiver(t), newReceiver(t)
+	ep := h.endpoint(t, got, feed.ResponseCreated, feed.ResponseCompleted)
+	h.endpoint(t, other, feed.InvitationBounced)
+	person := db.NewID()
+	h.responses(t, 1, person)
+	h.emit(t, feed.Event{Type: feed.ResponseCompleted, ObjectID: "resp-0", ContactID: person})
+	h.responses(t, 1, db.NewID())
+	waitFor(t, "the person's deliveries recorded", func() bool {
+		rs, _ := h.w.RecipientsOf(t.Context(), h.tenant, person)
+		return len(rs) == 1 && len(rs[0].Events) == 2
+	})
+	rs, err := h.w.RecipientsOf(t.Context(), h.tenant, person)
+	if err != nil || len(rs) != 1 || rs[0].EndpointID != ep.ID || rs[0].URL != got.url() || rs[0].First.IsZero() || rs[0].Last.Before(rs[0].First) {
+		t.Fatalf("recipients: %+v %v", rs, err)
+	}
+	if rs, _ := h.w.RecipientsOf(t.Context(), h.tenant, db.NewID()); len(rs) != 0 {
+		t.Errorf("a stranger has recipients: %+v", rs)
+	}
+}
