@@ -65,7 +65,7 @@ func (n MailNotifier) EndpointDisabled(ctx context.Context, ep Endpoint) error {
 		}
 		t := func(msg string, args ...any) string { return cat.T(lang, msg, args...) }
 		text := t("avis stopped sending events to the webhook endpoint %s.", ep.URL) + "\n\n" +
-			t("Why: %s", ep.DisabledReason) + "\n\n" +
+			t("Why: %s", TranslateProblem(ep.DisabledReason, t)) + "\n\n" +
 			t("The events that happened meanwhile are kept for 30 days. Once the receiver works again, enable the endpoint on its page: they will be delivered in order.") + "\n\n" +
 			link + "\n"
 		raw, err := email.Build(email.Message{From: email.Address{Name: "avis", Email: from}, To: m.Email,

@@ -1,8 +1,11 @@
 package crmsync
 
 import (
+	"bytes"
 	"crypto/x509"
 	"errors"
+	"io"
+	"mime/quotedprintable"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -549,11 +552,12 @@ func TestWebhookNotifyAdmins(t *testing.T) {
 		t.Fatalf("%d emails, want one to the owner and one to the administrator", len(msgs))
 	}
 	for _, m := range msgs {
-		raw := string(m.Data)
+		decoded, _ := io.ReadAll(quotedprintable.NewReader(bytes.NewReader(m.Data)))
+		raw := string(decoded)
 		if m.To[0] == "analyst@boutique.example" {
 			t.Error("an analyst was emailed")
 		}
-		for _, want := range []string{"webhook", rcv.url(), "https://avis.example/webhooks/" + ep.ID, "500"} {
+		for _, want := range []string{"webhook", rcv.url(), "https://avis.example/webhooks/" + ep.ID, "500", "Les envois ont échoué pendant"} {
 			if !strings.Contains(raw, want) {
 				t.Errorf("the email to %v does not say %q:\n%s", m.To, want, raw)
 			}
