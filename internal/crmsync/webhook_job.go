@@ -252,6 +252,14 @@ func (w *Webhooks) drain(ctx context.Context, tenantID, id string) error {
 			o := w.post(ctx, ep, d.Event.ID, body, secrets)
 			if o.ok() {
 				done = append(done, sent{d: d, status: StatusDelivered, o: o})
+				if time.Since(start) > drainBudget {
+					// A slow receiver: record what was sent and give the
+					// worker back; the job is available again at once.
+					if err := flush(); err != nil {
+						return err
+					}
+					return river.JobSnooze(0)
+				}
 				continue
 			}
 			if err := flush(); err != nil {
