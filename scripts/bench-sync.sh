@@ -1,23 +1,40 @@
 #!/usr/bin/env bash
 # make bench-sync: results back to the CRM, on SQLite and on a throwaway
-# PostgreSQL. N (1,000,000 by default) complete responses are stored, then
-# a CRM client pulls them all with the cursor of GET /api/v1/responses in
-# pages of 1,000 through `avis serve`, and a scheduled export writes them
-# all to an SFTP server on loopback as CSV. Writes the figures into the
-# sync section of docs/benchmarks.md.
+# PostgreSQL.
+#   - webhooks: 64 clients answer W invitations (20,000 by default) through
+#     the survey page at up to RATE responses/s (1,000), and a receiver on
+#     loopback notes when each response.completed webhook arrives;
+#   - pull: N (1,000,000 by default) complete responses are stored, then a
+#     CRM client pulls them all with the cursor of GET /api/v1/responses in
+#     pages of 1,000 through `avis serve`;
+#   - export: a scheduled export writes those N responses to an SFTP server
+#     on loopback as CSV.
+# Writes the figures into the sync section of docs/benchmarks.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin"
 n=${N:-1000000}
+w=${W:-20000}
+rate=${RATE:-1000}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"; [ -n "${AVIS_PG_DIR:-}" ] && scripts/pg.sh stop "$AVIS_PG_DIR"; true' EXIT
 go build -o "$tmp/avis" ./cmd/avis
 go build -o "$tmp/benchsync" ./scripts/benchsync
+go build -o "$tmp/benchanswer" ./scripts/benchanswer
 eval "$(scripts/pg.sh start)"
 psql "$AVIS_TEST_POSTGRES_URL" -qc 'CREATE DATABASE avis_bench_sync' >/dev/null
+psql "$AVIS_TEST_POSTGRES_URL" -qc 'CREATE DATABASE avis_bench_hooks' >/dev/null
 pgurl=${AVIS_TEST_POSTGRES_URL/\/postgres?/\/avis_bench_sync?}
+hookurl=${AVIS_TEST_POSTGRES_URL/\/postgres?/\/avis_bench_hooks?}
 
-declare -A r
+declare -A r h
+for db in sqlite postgres; do
+	url="" pgdata=""
+	[ $db = postgres ] && url=$hookurl pgdata=$AVIS_PG_DIR/data
+	echo "$db, webhooks of $w responses at up to $rate/s…" >&2
+	h[$db]=$("$tmp/benchanswer" -avis "$tmp/avis" -db "$url" -pgdata "$pgdata" -n "$w" -rate "$rate" -webhook 2>/dev/null | tail -1)
+	echo "${h[$db]}" >&2
+done
 for db in sqlite postgres; do
 	url="" pgdata=""
 	[ $db = postgres ] && url=$pgurl pgdata=$AVIS_PG_DIR/data
@@ -29,6 +46,11 @@ done
 f() { python3 -c "import json,sys; v=json.loads(sys.argv[1])['$2']; print(v if isinstance(v, int) else round(v, ${3:-0}) if ${3:-0} else round(v))" "${r[$1]}"; }
 # per DB FIELD: CPU milliseconds of a field per page.
 per() { python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(round(d['$2']*1000/max(1, d['pages']), 1))" "${r[$1]}"; }
+# g DB FIELD [DIGITS]: a figure of a webhook run, rounded.
+g() { python3 -c "import json,sys; v=json.loads(sys.argv[1])['$2']; print(v if isinstance(v, int) else round(v, ${3:-0}) if ${3:-0} else round(v))" "${h[$1]}"; }
+hookrow() {
+	echo "| $2 | $(g "$1" responses_per_s) | $(g "$1" acknowledged) / $(g "$1" webhooks) / $(g "$1" webhook_missing) | $(g "$1" webhook_p50_ms) / $(g "$1" webhook_p99_ms) / $(g "$1" webhook_max_ms) ms | $(g "$1" avis_cpu_s) s${3:-} | p99 < 1 s at 1,000 responses/s |"
+}
 pullrow() {
 	echo "| $2 | $(f "$1" pages) | $(f "$1" pages_per_s 1) | $(f "$1" page_p50_ms 1) / $(f "$1" page_p99_ms 1) ms | $(f "$1" read) / $(f "$1" duplicates) | $(per "$1" avis_cpu_s) ms${3:-} | $(f "$1" peak_rss_mb) MB | ≥ 50 pages/s |"
 }
@@ -41,7 +63,22 @@ section=$(cat <<MD
 
 \`make bench-sync\` on $(date -u +%Y-%m-%d), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')):
 $n complete responses (an NPS, a CSAT and a choice each, from $n
-contacts known by their CRM id) are stored, then read back two ways.
+contacts known by their CRM id) are stored, then read back two ways; and
+answers are pushed as they come.
+
+**Webhooks.** 64 clients answer $w invitations through the survey page as
+browsers without JavaScript (as in \`make bench-answer\`), starting at most
+$rate responses a second, while a tenant's webhook endpoint on loopback
+(\`response.completed\`, signed) receives each completed response. The
+delay runs from the response's completion time (\`completed_at\` in the
+payload, set in the transaction that stores it) to the webhook's arrival.
+"Answered / received / missing" counts the thank-you pages, the distinct
+webhooks received and those still missing 60 s after the last answer.
+
+| Database | Responses/s | Answered / received / missing | Delay p50 / p99 / max | CPU avis (/ PostgreSQL) | Target |
+|---|---|---|---|---|---|
+$(hookrow sqlite SQLite)
+$(hookrow postgres PostgreSQL " / $(g postgres postgres_cpu_s) s")
 
 **Pull.** One CRM client reads every response through \`avis serve\` with
 the cursor of \`GET /api/v1/responses?limit=1000\`, one page after the

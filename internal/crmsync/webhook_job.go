@@ -230,20 +230,28 @@ func (w *Webhooks) drain(ctx context.Context, tenantID, id string) error {
 			done = done[:0]
 			return err
 		}
-		for _, d := range batch {
+		// The payloads are built ahead, a few at once, while the
+		// deliveries go out one at a time in order: building one (reading
+		// the response and its answers) then overlaps sending another.
+		bctx, stop := context.WithCancel(ctx)
+		bodies := w.prefetch(bctx, ep, batch)
+		for i, d := range batch {
 			now := w.o.Now()
 			if !d.NextAttemptAt.IsZero() && d.NextAttemptAt.After(now) {
+				stop()
 				if err := flush(); err != nil {
 					return err
 				}
 				return river.JobSnooze(d.NextAttemptAt.Sub(now))
 			}
-			body, err := w.body(ctx, ep, d.Event)
+			b := <-bodies[i]
+			body, err := b.body, b.err
 			if errors.Is(err, ErrObjectGone) {
 				done = append(done, sent{d: d, status: StatusSkipped, problem: probObjectGone})
 				continue
 			}
 			if err != nil {
+				stop()
 				if ferr := flush(); ferr != nil {
 					return ferr
 				}
@@ -255,6 +263,7 @@ func (w *Webhooks) drain(ctx context.Context, tenantID, id string) error {
 				if time.Since(start) > drainBudget {
 					// A slow receiver: record what was sent and give the
 					// worker back; the job is available again at once.
+					stop()
 					if err := flush(); err != nil {
 						return err
 					}
@@ -262,11 +271,13 @@ func (w *Webhooks) drain(ctx context.Context, tenantID, id string) error {
 				}
 				continue
 			}
+			stop()
 			if err := flush(); err != nil {
 				return err
 			}
 			return w.failed(ctx, ep, d, o)
 		}
+		stop()
 		if err := flush(); err != nil {
 			return err
 		}
@@ -415,4 +426,43 @@ func roundDuration(d time.Duration) string {
 		return fmt.Sprintf("%.0f hours", d.Hours())
 	}
 	return d.Round(time.Second).String()
+}
+
+// built is a delivery's payload, or why it could not be built.
+type built struct {
+	body []byte
+	err  error
+}
+
+// prefetchWorkers is how many payloads are built at once ahead of the
+// sending.
+const prefetchWorkers = 4
+
+// prefetch builds the payloads of batch with a few goroutines, roughly in
+// order, and returns one channel per delivery that receives its payload.
+// Cancelling ctx stops the building (the channels are buffered: nothing
+// waits on a reader that left).
+func (w *Webhooks) prefetch(ctx context.Context, ep Endpoint, batch []Delivery) []chan built {
+	out := make([]chan built, len(batch))
+	for i := range out {
+		out[i] = make(chan built, 1)
+	}
+	next := make(chan int, len(batch))
+	for i := range batch {
+		next <- i
+	}
+	close(next)
+	for range min(prefetchWorkers, len(batch)) {
+		go func() {
+			for i := range next {
+				if err := ctx.Err(); err != nil {
+					out[i] <- built{err: err}
+					continue
+				}
+				body, err := w.body(ctx, ep, batch[i].Event)
+				out[i] <- built{body: body, err: err}
+			}
+		}()
+	}
+	return out
 }

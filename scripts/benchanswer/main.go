@@ -21,6 +21,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -35,9 +36,11 @@ import (
 	"avis/internal/account"
 	"avis/internal/audit"
 	"avis/internal/contact"
+	"avis/internal/crmsync"
 	"avis/internal/db"
 	"avis/internal/demo"
 	"avis/internal/dispatch"
+	"avis/internal/feed"
 	"avis/internal/jobs"
 	"avis/internal/journey"
 	"avis/internal/privacy"
@@ -86,6 +89,17 @@ type Result struct {
 	// PostgresCPU is the CPU seconds of the PostgreSQL server (its
 	// postmaster and backends), when -pgdata names its data directory.
 	PostgresCPU float64 `json:"postgres_cpu_s"`
+	// Rate is the pace at which clients started responses (0: as fast as
+	// they could).
+	Rate float64 `json:"rate"`
+	// With -webhook: the response.completed webhooks the loopback receiver
+	// accepted, those missing at the end, and the time from each
+	// response's completion (its completed_at) to its webhook's arrival.
+	Webhooks       int     `json:"webhooks"`
+	WebhookMissing int     `json:"webhook_missing"`
+	WebhookP50Ms   float64 `json:"webhook_p50_ms"`
+	WebhookP99Ms   float64 `json:"webhook_p99_ms"`
+	WebhookMaxMs   float64 `json:"webhook_max_ms"`
 }
 
 func main() {
@@ -94,8 +108,10 @@ func main() {
 	n := flag.Int("n", 50000, "invitations to answer")
 	clients := flag.Int("clients", 64, "clients answering at once")
 	pgData := flag.String("pgdata", "", "the PostgreSQL server's data directory, to measure its CPU")
+	rate := flag.Float64("rate", 0, "responses started per second, all clients together (0: as fast as they can)")
+	webhook := flag.Bool("webhook", false, "send each completed response to a webhook receiver on loopback and measure the delay")
 	flag.Parse()
-	res, err := run(*avisBin, *dbURL, *pgData, *n, *clients)
+	res, err := run(*avisBin, *dbURL, *pgData, *n, *clients, *rate, *webhook)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "benchanswer:", err)
 		os.Exit(1)
@@ -128,8 +144,8 @@ const surveyJSON = `{"avis_survey": 1, "name": "Après la livraison", "default_l
   ]}
  ]}`
 
-func run(avisBin, dbURL, pgData string, n, clients int) (Result, error) {
-	res := Result{Database: "sqlite", Invitations: n, Clients: clients}
+func run(avisBin, dbURL, pgData string, n, clients int, rate float64, webhook bool) (Result, error) {
+	res := Result{Database: "sqlite", Invitations: n, Clients: clients, Rate: rate}
 	if dbURL != "" {
 		res.Database = "postgres"
 	}
@@ -147,8 +163,16 @@ func run(avisBin, dbURL, pgData string, n, clients int) (Result, error) {
 		return res, fmt.Errorf("tenant create: %w", err)
 	}
 	envv = append(envv, "AVIS_MASTER_KEY_FILE="+filepath.Join(dir, "master.key"))
+	var recv *receiver
+	if webhook {
+		if recv, err = startReceiver(); err != nil {
+			return res, err
+		}
+		defer recv.close()
+		envv = append(envv, "AVIS_WEBHOOK_ALLOW_PRIVATE=true", "AVIS_WEBHOOK_ALLOW_HTTP=true")
+	}
 	t0 := time.Now()
-	tenantID, tokens, err := seed(dir, dbURL, n)
+	tenantID, tokens, err := seed(dir, dbURL, n, recv)
 	if err != nil {
 		return res, fmt.Errorf("seed: %w", err)
 	}
@@ -187,6 +211,13 @@ func run(avisBin, dbURL, pgData string, n, clients int) (Result, error) {
 	respLat := make([][]float64, clients)
 	var wg sync.WaitGroup
 	started := time.Now()
+	// pace hands out the starts of responses at the rate asked for.
+	var pace <-chan time.Time
+	if rate > 0 {
+		tick := time.NewTicker(time.Duration(float64(time.Second) / rate))
+		defer tick.Stop()
+		pace = tick.C
+	}
 	for c := range clients {
 		wg.Add(1)
 		go func() {
@@ -196,6 +227,9 @@ func run(avisBin, dbURL, pgData string, n, clients int) (Result, error) {
 				i := int(next.Add(1)) - 1
 				if i >= len(tokens) {
 					break
+				}
+				if pace != nil {
+					<-pace
 				}
 				b.rng = rand.New(rand.NewPCG(uint64(i), 42))
 				t := time.Now()
@@ -218,6 +252,20 @@ func run(avisBin, dbURL, pgData string, n, clients int) (Result, error) {
 	res.ClientCPU = proc.CPU(os.Getpid()) - selfCPU0
 	res.PostgresCPU = proc.PostgresCPU(pgData) - pgCPU0
 	res.PeakRSSMB = proc.PeakRSS(serve.Process.Pid)
+	if recv != nil {
+		// Every acknowledged response's webhook, or 60 s of waiting.
+		deadline := time.Now().Add(60 * time.Second)
+		for recv.count() < int(acked.Load()) && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		lat := recv.latencies()
+		res.Webhooks = len(lat)
+		res.WebhookMissing = max(0, int(acked.Load())-len(lat))
+		res.WebhookP50Ms, res.WebhookP99Ms = percentiles(lat)
+		if len(lat) > 0 {
+			res.WebhookMaxMs = slices.Max(lat)
+		}
+	}
 	stop()
 
 	res.Acknowledged, res.Failed = int(acked.Load()), int(failed.Load())
@@ -246,7 +294,7 @@ func run(avisBin, dbURL, pgData string, n, clients int) (Result, error) {
 // brand colour, a journey, the survey and its rule, n contacts with a
 // delivery event each and their invitations, marked sent as the sending
 // run would. It returns the tenant and the invitations' link tokens.
-func seed(dir, dbURL string, n int) (string, []string, error) {
+func seed(dir, dbURL string, n int, recv *receiver) (string, []string, error) {
 	ctx := context.Background()
 	d, err := db.Open(ctx, dbURL, dir, db.Options{})
 	if err != nil {
@@ -281,6 +329,13 @@ func seed(dir, dbURL string, n int) (string, []string, error) {
 		Address: "1 rue de la Paix\n75002 Paris", DPOEmail: "dpo@boutique.example", RetentionMonths: 24,
 		Authority: privacy.DefaultAuthority, BrandColor: "#1d5c4d"}); err != nil {
 		return "", nil, err
+	}
+	if recv != nil {
+		hooks := crmsync.NewWebhooks(d, v, au, crmsync.WebhookOptions{AllowPrivate: true, AllowHTTP: true})
+		if _, _, err := hooks.Create(ctx, actor, tn.ID, crmsync.EndpointInput{URL: recv.url, Description: "CRM",
+			Events: []string{feed.ResponseCompleted}, Enabled: true}); err != nil {
+			return "", nil, fmt.Errorf("webhook endpoint: %w", err)
+		}
 	}
 	j, err := journeys.CreateJourney(ctx, actor, tn.ID, "Commande en ligne", []journey.StepInput{
 		{Key: "order", Name: "Commande"}, {Key: "delivery", Name: "Livraison"}})
@@ -574,3 +629,61 @@ func percentiles(xs []float64) (p50, p99 float64) {
 	slices.Sort(xs)
 	return xs[len(xs)/2], xs[min(len(xs)-1, len(xs)*99/100)]
 }
+
+// receiver is the CRM's webhook endpoint on loopback: it accepts every
+// response.completed event and notes how long after the response's
+// completion it arrived.
+type receiver struct {
+	srv *http.Server
+	url string
+	mu  sync.Mutex
+	lat []float64
+	ids map[string]bool
+}
+
+func startReceiver() (*receiver, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	r := &receiver{url: "http://" + ln.Addr().String() + "/avis", ids: map[string]bool{}}
+	r.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		at := time.Now()
+		var ev struct {
+			Type string `json:"type"`
+			Data struct {
+				ResponseID  string    `json:"response_id"`
+				CompletedAt time.Time `json:"completed_at"`
+			} `json:"data"`
+		}
+		if err := json.NewDecoder(req.Body).Decode(&ev); err != nil || req.Header.Get("webhook-signature") == "" {
+			http.Error(w, "bad webhook", http.StatusBadRequest)
+			return
+		}
+		if ev.Type == "response.completed" {
+			r.mu.Lock()
+			if !r.ids[ev.Data.ResponseID] { // a redelivery counts once
+				r.ids[ev.Data.ResponseID] = true
+				r.lat = append(r.lat, ms(at.Sub(ev.Data.CompletedAt)))
+			}
+			r.mu.Unlock()
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})}
+	go r.srv.Serve(ln)
+	return r, nil
+}
+
+func (r *receiver) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.lat)
+}
+
+func (r *receiver) latencies() []float64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.lat)
+}
+
+func (r *receiver) close() { r.srv.Close() }
