@@ -165,6 +165,21 @@ func TestCRMDoneWhen(t *testing.T) {
 		t.Fatalf("webhook: %s verified=%v %s", hit.Type, hit.verified, hit.Data)
 	}
 
+	// The person's own data export names the CRM that received their
+	// answers (its host only).
+	// (The delivery log records a batch once it is sent.)
+	want := `"recipient": "` + strings.TrimPrefix(rcv.srv.URL, "http://") + `"`
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		r := e.respondent().get("/me/" + token + "/export.json")
+		if r.status == http.StatusOK && strings.Contains(r.body, want) && strings.Contains(r.body, `"response.completed"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the person's export does not name the webhook's recipient: %d\n%s", r.status, r.body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
 	// The next export: its row in a whole file.
 	if r := b.post("/exports/"+list[0].ID+"/run", url.Values{"csrf": {b.csrf("/exports")}}); r.status != http.StatusOK {
 		t.Fatalf("run now: %d\n%s", r.status, r.body)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sort"
 	"time"
 
@@ -188,7 +189,19 @@ type meExport struct {
 	Restriction  *time.Time                    `json:"restricted_since"`
 	Processing   []meExportProcessing          `json:"processing"`
 	Recipients   []string                      `json:"recipients"`
-	Requests     []meExportRequest             `json:"requests"`
+	// Transfers are the company's systems (webhook endpoints) that were
+	// sent data about the person, as the delivery log shows them.
+	Transfers []meExportTransfer `json:"transfers"`
+	Requests  []meExportRequest  `json:"requests"`
+}
+
+// meExportTransfer is one recipient system that received the person's
+// data: its host, what it was told, and when.
+type meExportTransfer struct {
+	Recipient string    `json:"recipient"`
+	Events    []string  `json:"events"`
+	First     time.Time `json:"first"`
+	Last      time.Time `json:"last"`
 }
 
 type meExportCompany struct {
@@ -362,7 +375,21 @@ func (s *Server) meExport(w http.ResponseWriter, r *http.Request, sub meSubject,
 			d.Company + " (controller): its staff who read results, and its customer-relationship software that receives them",
 			"the operator of this avis server (joint controller), which stores and processes the data for " + d.Company,
 			"the email relay and SMS provider that carry messages to you (processors)",
-		}}
+		}, Transfers: []meExportTransfer{}}
+	if s.Webhooks != nil {
+		rs, err := s.Webhooks.RecipientsOf(r.Context(), sub.TenantID, sub.ContactID)
+		if err != nil {
+			s.meState(w, r, sub, err)
+			return
+		}
+		for _, rc := range rs {
+			host := rc.URL
+			if u, err := url.Parse(rc.URL); err == nil && u.Host != "" {
+				host = u.Host // the system, not the path or a token in it
+			}
+			x.Transfers = append(x.Transfers, meExportTransfer{Recipient: host, Events: rc.Events, First: rc.First.UTC(), Last: rc.Last.UTC()})
+		}
+	}
 	for _, a := range d.Answers {
 		xr := meExportResponse{ID: a.ID, SurveyID: a.SurveyID, SurveyVersion: a.SurveyVersion, Status: a.Status, Language: a.Language,
 			StartedAt: a.StartedAt, CompletedAt: timePtr(a.CompletedAt), Answers: []meExportAnswer{}, TextErased: a.TextErased}
