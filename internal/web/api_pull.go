@@ -227,17 +227,14 @@ func (s *Server) apiResponses(w http.ResponseWriter, r *http.Request, k account.
 		problem(w, publicError(err))
 		return
 	}
-	out := pullPage[apiResponse]{Data: []apiResponse{}, NextCursor: encodeCursor(cursorResponses, c)}
+	next, hasMore := encodeCursor(cursorResponses, c), false
 	if len(items) > limit {
-		items, out.HasMore = items[:limit], true
-	}
-	for _, p := range items {
-		out.Data = append(out.Data, toAPIResponse(p, include["comments"]))
+		items, hasMore = items[:limit], true
 	}
 	if n := len(items); n > 0 {
-		out.NextCursor = encodeCursor(cursorResponses, cursor{items[n-1].Seq, items[n-1].ID})
+		next = encodeCursor(cursorResponses, cursor{items[n-1].Seq, items[n-1].ID})
 	}
-	writeJSON(w, http.StatusOK, out)
+	writeResponsesPage(w, items, include["comments"], next, hasMore)
 }
 
 // apiResponse answers one response.
