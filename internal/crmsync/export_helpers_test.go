@@ -18,6 +18,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"avis/internal/contact"
+	"avis/internal/crmsync/sftptest"
 	"avis/internal/db"
 	"avis/internal/feed"
 )
@@ -314,33 +315,7 @@ func startMemServer(t testing.TB, put func(sftp.FileWriter) sftp.FileWriter) *fu
 
 // serveRequests serves the sftp subsystem of one SSH connection with h.
 func serveRequests(c net.Conn, cfg *ssh.ServerConfig, h sftp.Handlers) {
-	defer c.Close()
-	sconn, chans, reqs, err := ssh.NewServerConn(c, cfg)
-	if err != nil {
-		return
-	}
-	defer sconn.Close()
-	go ssh.DiscardRequests(reqs)
-	for nc := range chans {
-		if nc.ChannelType() != "session" {
-			nc.Reject(ssh.UnknownChannelType, "only sessions")
-			continue
-		}
-		ch, creqs, err := nc.Accept()
-		if err != nil {
-			continue
-		}
-		go func() {
-			for req := range creqs {
-				ok := req.Type == "subsystem" && len(req.Payload) > 4 && string(req.Payload[4:]) == "sftp"
-				req.Reply(ok, nil)
-				if ok {
-					srv := sftp.NewRequestServer(ch, h)
-					go func() { srv.Serve(); srv.Close() }()
-				}
-			}
-		}()
-	}
+	sftptest.ServeConn(c, cfg, func(ch ssh.Channel) (sftptest.Session, error) { return sftp.NewRequestServer(ch, h), nil })
 }
 
 // files lists the names in a folder of the full server's memory.

@@ -20,6 +20,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"avis/internal/audit"
+	"avis/internal/crmsync/sftptest"
 	"avis/internal/db"
 	"avis/internal/db/dbtest"
 	"avis/internal/vault"
@@ -131,47 +132,9 @@ func startServer(t testing.TB) *testServer {
 }
 
 func (s *testServer) serve(c net.Conn, cfg *ssh.ServerConfig) {
-	defer c.Close()
-	sconn, chans, reqs, err := ssh.NewServerConn(c, cfg)
-	if err != nil {
-		return
-	}
-	defer sconn.Close()
-	go ssh.DiscardRequests(reqs)
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	for nc := range chans {
-		if nc.ChannelType() != "session" {
-			nc.Reject(ssh.UnknownChannelType, "only sessions")
-			continue
-		}
-		ch, creqs, err := nc.Accept()
-		if err != nil {
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for req := range creqs {
-				ok := req.Type == "subsystem" && len(req.Payload) > 4 && string(req.Payload[4:]) == "sftp"
-				req.Reply(ok, nil)
-				if !ok {
-					continue
-				}
-				srv, err := sftp.NewServer(ch, sftp.WithServerWorkingDirectory(s.Dir))
-				if err != nil {
-					ch.Close()
-					continue
-				}
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					_ = srv.Serve()
-					srv.Close()
-				}()
-			}
-		}()
-	}
+	sftptest.ServeConn(c, cfg, func(ch ssh.Channel) (sftptest.Session, error) {
+		return sftp.NewServer(ch, sftp.WithServerWorkingDirectory(s.Dir))
+	})
 }
 
 // fingerprint is the SHA256 fingerprint of the server's host key.

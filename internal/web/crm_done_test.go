@@ -2,13 +2,9 @@ package web_test
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/csv"
 	"encoding/json"
-	"errors"
 	"html"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -18,93 +14,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pkg/sftp"
-	"golang.org/x/crypto/ssh"
-
 	"avis/internal/audit"
 	"avis/internal/crmsync"
+	"avis/internal/crmsync/sftptest"
 )
-
-// sftpd is an SFTP server on loopback (pkg/sftp over x/crypto/ssh) that
-// keeps files under dir: the CRM's drop for exports.
-type sftpd struct {
-	port                             int
-	dir, password, fingerprint, user string
-}
-
-func startSFTPd(t *testing.T) *sftpd {
-	t.Helper()
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := ssh.NewSignerFromKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &sftpd{dir: t.TempDir(), user: "crm", password: "s3cret-Passw0rd!", fingerprint: ssh.FingerprintSHA256(signer.PublicKey())}
-	cfg := &ssh.ServerConfig{PasswordCallback: func(c ssh.ConnMetadata, pw []byte) (*ssh.Permissions, error) {
-		if c.User() == s.user && string(pw) == s.password {
-			return nil, nil
-		}
-		return nil, errors.New("wrong password")
-	}}
-	cfg.AddHostKey(signer)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	s.port = ln.Addr().(*net.TCPAddr).Port
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go s.serve(c, cfg)
-		}
-	}()
-	return s
-}
-
-func (s *sftpd) serve(c net.Conn, cfg *ssh.ServerConfig) {
-	defer c.Close()
-	sconn, chans, reqs, err := ssh.NewServerConn(c, cfg)
-	if err != nil {
-		return
-	}
-	defer sconn.Close()
-	go ssh.DiscardRequests(reqs)
-	for nc := range chans {
-		if nc.ChannelType() != "session" {
-			nc.Reject(ssh.UnknownChannelType, "only sessions")
-			continue
-		}
-		ch, creqs, err := nc.Accept()
-		if err != nil {
-			continue
-		}
-		go func() {
-			for req := range creqs {
-				ok := req.Type == "subsystem" && len(req.Payload) > 4 && string(req.Payload[4:]) == "sftp"
-				req.Reply(ok, nil)
-				if !ok {
-					continue
-				}
-				srv, err := sftp.NewServer(ch, sftp.WithServerWorkingDirectory(s.dir))
-				if err != nil {
-					ch.Close()
-					continue
-				}
-				go func() {
-					_ = srv.Serve()
-					srv.Close()
-				}()
-			}
-		}()
-	}
-}
 
 // TestCRMDoneWhen is the "done when" of flow 4: an owner adds a webhook
 // and an SFTP export in the UI; a customer answers a survey; the signed
@@ -117,8 +30,12 @@ func TestCRMDoneWhen(t *testing.T) {
 	e := newEnv(t)
 	shop := newAnswerShop(t, e, "shop", fiveQuestions)
 	rcv := newHookReceiver(t)
-	drop := startSFTPd(t)
-	if err := os.Mkdir(filepath.Join(drop.dir, "out"), 0o700); err != nil {
+	drop, err := sftptest.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { drop.Close() })
+	if err := os.Mkdir(filepath.Join(drop.Dir, "out"), 0o700); err != nil {
 		t.Fatal(err)
 	}
 	b := e.loggedIn("shop-owner@example.com").english()
@@ -136,8 +53,8 @@ func TestCRMDoneWhen(t *testing.T) {
 
 	// The export, in the UI.
 	r = b.post("/exports", url.Values{"csrf": {b.csrf("/exports")}, "name": {"CRM nightly"}, "kinds": {"responses"}, "protocol": {"sftp"},
-		"host": {"127.0.0.1"}, "port": {strconv.Itoa(drop.port)}, "username": {drop.user}, "auth": {"password"},
-		"password": {drop.password}, "fingerprint": {drop.fingerprint}, "folder": {"out"}, "format": {crmsync.FormatCSV},
+		"host": {"127.0.0.1"}, "port": {strconv.Itoa(drop.Port)}, "username": {drop.User}, "auth": {"password"},
+		"password": {drop.Password}, "fingerprint": {drop.Fingerprint()}, "folder": {"out"}, "format": {crmsync.FormatCSV},
 		"pattern": {""}, "cron": {"0 2 * * *"}, "time_zone": {"Europe/Paris"}, "enabled": {"1"}, "from_now": {"1"}})
 	if r.status != http.StatusOK || !strings.Contains(r.body, "Export saved.") {
 		t.Fatalf("add the export: %d\n%s", r.status, r.body)
@@ -191,7 +108,7 @@ func TestCRMDoneWhen(t *testing.T) {
 			runs, _ := e.exports.Runs(ctx, shop.tenant.ID, list[0].ID, 5)
 			t.Fatalf("no export file; runs: %+v", runs)
 		}
-		files, _ := filepath.Glob(filepath.Join(drop.dir, "out", "*.csv"))
+		files, _ := filepath.Glob(filepath.Join(drop.Dir, "out", "*.csv"))
 		if len(files) == 1 {
 			f, err := os.Open(files[0])
 			if err != nil {
@@ -205,7 +122,7 @@ func TestCRMDoneWhen(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if parts, _ := filepath.Glob(filepath.Join(drop.dir, "out", "*.part")); len(parts) != 0 {
+	if parts, _ := filepath.Glob(filepath.Join(drop.Dir, "out", "*.part")); len(parts) != 0 {
 		t.Errorf("a half-written file is left: %v", parts)
 	}
 	if len(rows) != 2 || !strings.Contains(strings.Join(rows[1], ","), data.ResponseID) || !strings.Contains(strings.Join(rows[1], ","), "CRM-42") {

@@ -16,14 +16,11 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -31,16 +28,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"time"
-
-	"github.com/pkg/sftp"
-	"golang.org/x/crypto/ssh"
 
 	"avis/internal/account"
 	"avis/internal/audit"
 	"avis/internal/contact"
 	"avis/internal/crmsync"
+	"avis/internal/crmsync/sftptest"
 	"avis/internal/db"
 	"avis/internal/survey"
 	"avis/internal/vault"
@@ -178,15 +172,23 @@ func run(avisBin, dbURL, pgData string, n int) (Result, error) {
 	fmt.Fprintf(os.Stderr, "%s: %d pages in %.1f s; exporting…\n", res.Database, res.Pages, res.PullS)
 
 	// Export.
-	srv, err := startSFTP()
+	sftpDir, err := os.MkdirTemp("", "benchsync-sftp")
 	if err != nil {
 		return res, err
 	}
-	defer srv.close()
+	defer os.RemoveAll(sftpDir)
+	if err := os.Mkdir(filepath.Join(sftpDir, "crm"), 0o700); err != nil {
+		return res, err
+	}
+	srv, err := sftptest.New(sftpDir)
+	if err != nil {
+		return res, err
+	}
+	defer srv.Close()
 	exports := crmsync.NewExportStore(d, v, au, contact.NewStore(d, v, au))
 	sc, err := exports.Create(ctx, audit.System("bench"), tn.ID, crmsync.ExportInput{Name: "CRM", Kinds: []string{crmsync.KindResponses},
-		Protocol: crmsync.ProtocolSFTP, Host: "127.0.0.1", Port: srv.port, Username: "crm", AuthKind: crmsync.AuthPassword,
-		Secret: srv.password, HostKeyFingerprint: srv.fingerprint, Folder: "crm", Format: crmsync.FormatCSV}, false)
+		Protocol: crmsync.ProtocolSFTP, Host: srv.Host, Port: srv.Port, Username: srv.User, AuthKind: crmsync.AuthPassword,
+		Secret: srv.Password, HostKeyFingerprint: srv.Fingerprint(), Folder: "crm", Format: crmsync.FormatCSV}, false)
 	if err != nil {
 		return res, fmt.Errorf("export schedule: %w", err)
 	}
@@ -199,7 +201,7 @@ func run(avisBin, dbURL, pgData string, n int) (Result, error) {
 	res.ExportRows, res.ExportBytes = r.Rows, r.Bytes
 	res.RowsPerS = float64(r.Rows) / res.ExportS
 	for _, f := range r.Files {
-		lines, err := countLines(filepath.Join(srv.dir, "crm", f))
+		lines, err := countLines(filepath.Join(srv.Dir, "crm", f))
 		if err != nil {
 			return res, err
 		}
@@ -363,101 +365,6 @@ func tuple(d *db.DB, args *[]any, vals ...any) string {
 	}
 	b.WriteByte(')')
 	return b.String()
-}
-
-// sftpServer is an SFTP server on loopback that keeps files in dir.
-type sftpServer struct {
-	ln                         net.Listener
-	port                       int
-	dir, password, fingerprint string
-	wg                         sync.WaitGroup
-}
-
-func startSFTP() (*sftpServer, error) {
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	signer, err := ssh.NewSignerFromKey(priv)
-	if err != nil {
-		return nil, err
-	}
-	dir, err := os.MkdirTemp("", "benchsync-sftp")
-	if err != nil {
-		return nil, err
-	}
-	if err := os.Mkdir(filepath.Join(dir, "crm"), 0o700); err != nil {
-		return nil, err
-	}
-	s := &sftpServer{dir: dir, password: "bench-Passw0rd!", fingerprint: ssh.FingerprintSHA256(signer.PublicKey())}
-	cfg := &ssh.ServerConfig{PasswordCallback: func(c ssh.ConnMetadata, pw []byte) (*ssh.Permissions, error) {
-		if c.User() == "crm" && string(pw) == s.password {
-			return nil, nil
-		}
-		return nil, errors.New("wrong password")
-	}}
-	cfg.AddHostKey(signer)
-	if s.ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
-		return nil, err
-	}
-	s.port = s.ln.Addr().(*net.TCPAddr).Port
-	go func() {
-		for {
-			c, err := s.ln.Accept()
-			if err != nil {
-				return
-			}
-			s.wg.Add(1)
-			go func() {
-				defer s.wg.Done()
-				s.serve(c, cfg)
-			}()
-		}
-	}()
-	return s, nil
-}
-
-func (s *sftpServer) serve(c net.Conn, cfg *ssh.ServerConfig) {
-	defer c.Close()
-	sconn, chans, reqs, err := ssh.NewServerConn(c, cfg)
-	if err != nil {
-		return
-	}
-	defer sconn.Close()
-	go ssh.DiscardRequests(reqs)
-	for nc := range chans {
-		if nc.ChannelType() != "session" {
-			nc.Reject(ssh.UnknownChannelType, "only sessions")
-			continue
-		}
-		ch, creqs, err := nc.Accept()
-		if err != nil {
-			continue
-		}
-		go func() {
-			for req := range creqs {
-				ok := req.Type == "subsystem" && len(req.Payload) > 4 && string(req.Payload[4:]) == "sftp"
-				req.Reply(ok, nil)
-				if !ok {
-					continue
-				}
-				srv, err := sftp.NewServer(ch, sftp.WithServerWorkingDirectory(s.dir))
-				if err != nil {
-					ch.Close()
-					continue
-				}
-				go func() {
-					_ = srv.Serve()
-					srv.Close()
-				}()
-			}
-		}()
-	}
-}
-
-func (s *sftpServer) close() {
-	s.ln.Close()
-	os.RemoveAll(s.dir)
 }
 
 // countLines counts the lines of a file.
