@@ -18,7 +18,7 @@ import (
 const drainBudget = 20 * time.Second
 
 // batchSize is how many waiting deliveries a job reads at a time.
-const batchSize = 100
+const batchSize = 500
 
 // DeliverArgs asks for the waiting deliveries of one endpoint to be sent,
 // in order. It carries ids only. It is not a River unique job: the

@@ -178,22 +178,14 @@ func run(avisBin, dbURL, pgData string, n, clients int, rate float64, webhook bo
 	}
 	fmt.Fprintf(os.Stderr, "%s: %d invitations sent in %.0f s; answering with %d clients…\n", res.Database, n, time.Since(t0).Seconds(), clients)
 
-	serve := exec.Command(avisBin, "serve")
-	serve.Env, serve.Stderr = envv, os.Stderr
-	if err := serve.Start(); err != nil {
+	serve, err := proc.Serve(avisBin, envv)
+	if err != nil {
 		return res, err
 	}
-	stopped := false
-	stop := func() {
-		if !stopped {
-			stopped = true
-			serve.Process.Signal(os.Interrupt)
-			serve.Wait()
-		}
-	}
+	stop := serve.Stop
 	defer stop()
 	base := "http://" + addr
-	if err := waitReady(base); err != nil {
+	if err := proc.WaitReady(base); err != nil {
 		return res, err
 	}
 	client := &http.Client{
@@ -205,7 +197,7 @@ func run(avisBin, dbURL, pgData string, n, clients int, rate float64, webhook bo
 		return res, err
 	}
 
-	avisCPU0, selfCPU0, pgCPU0 := proc.CPU(serve.Process.Pid), proc.CPU(os.Getpid()), proc.PostgresCPU(pgData)
+	avisCPU0, selfCPU0, pgCPU0 := proc.CPU(serve.Pid()), proc.CPU(os.Getpid()), proc.PostgresCPU(pgData)
 	var next, acked, failed atomic.Int64
 	reqLat := make([][]float64, clients)
 	respLat := make([][]float64, clients)
@@ -248,10 +240,10 @@ func run(avisBin, dbURL, pgData string, n, clients int, rate float64, webhook bo
 	}
 	wg.Wait()
 	res.Seconds = time.Since(started).Seconds()
-	res.AvisCPU = proc.CPU(serve.Process.Pid) - avisCPU0
+	res.AvisCPU = proc.CPU(serve.Pid()) - avisCPU0
 	res.ClientCPU = proc.CPU(os.Getpid()) - selfCPU0
 	res.PostgresCPU = proc.PostgresCPU(pgData) - pgCPU0
-	res.PeakRSSMB = proc.PeakRSS(serve.Process.Pid)
+	res.PeakRSSMB = proc.PeakRSS(serve.Pid())
 	if recv != nil {
 		// Every acknowledged response's webhook, or 60 s of waiting.
 		deadline := time.Now().Add(60 * time.Second)
@@ -414,20 +406,6 @@ func seed(dir, dbURL string, n int, recv *receiver) (string, []string, error) {
 		return "", nil, fmt.Errorf("the link token does not find its invitation (%d, %v): has its derivation changed?", one, err)
 	}
 	return tn.ID, tokens, nil
-}
-
-// waitReady waits until avis answers /readyz.
-func waitReady(base string) error {
-	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		r, err := http.Get(base + "/readyz")
-		if err == nil {
-			r.Body.Close()
-			if r.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-	}
-	return errors.New("avis serve not ready after a minute")
 }
 
 // pageSize fetches the first page of a survey and the style sheets it

@@ -183,14 +183,13 @@ func run(avisBin, dbURL string, n, samples int, dkimKind string, workers, pool i
 
 	// Send: start avis and wait for the last message.
 	fmt.Fprintf(os.Stderr, "%s: scheduled at %.0f/s; sending…\n", res.Database, res.ScheduleRate)
-	serve := exec.Command(avisBin, "serve")
-	serve.Env, serve.Stderr = envv, os.Stderr
 	started := time.Now()
 	selfBefore := proc.SelfCPU()
-	if err := serve.Start(); err != nil {
+	serve, err := proc.Serve(avisBin, envv)
+	if err != nil {
 		return res, err
 	}
-	defer func() { serve.Process.Signal(os.Interrupt); serve.Wait() }()
+	defer serve.Stop()
 	deadline := started.Add(30 * time.Minute)
 	for srv.Count() < n {
 		if time.Now().After(deadline) {
@@ -203,8 +202,8 @@ func run(avisBin, dbURL string, n, samples int, dkimKind string, workers, pool i
 	res.SendRate = float64(n) / res.SendSeconds
 	res.MessageBytes = size
 	mu.Unlock()
-	res.PeakRSSMB = proc.PeakRSS(serve.Process.Pid)
-	res.AvisCPU = proc.CPU(serve.Process.Pid)
+	res.PeakRSSMB = proc.PeakRSS(serve.Pid())
+	res.AvisCPU = proc.CPU(serve.Pid())
 	res.SMTPCPU = proc.SelfCPU() - selfBefore
 
 	// Latency: events one by one through the API, zero delay.
@@ -251,7 +250,7 @@ func run(avisBin, dbURL string, n, samples int, dkimKind string, workers, pool i
 		res.LatencyP99Ms = lat[min(len(lat)-1, len(lat)*99/100)]
 		res.LatencySamples = len(lat)
 	}
-	if rss := proc.PeakRSS(serve.Process.Pid); rss > res.PeakRSSMB {
+	if rss := proc.PeakRSS(serve.Pid()); rss > res.PeakRSSMB {
 		res.PeakRSSMB = rss
 	}
 	return res, nil

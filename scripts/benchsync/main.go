@@ -18,7 +18,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"net/http"
@@ -144,30 +143,22 @@ func run(avisBin, dbURL, pgData string, n int) (Result, error) {
 	fmt.Fprintf(os.Stderr, "%s: %d responses stored in %.0f s; pulling…\n", res.Database, n, res.SeedS)
 
 	// Pull.
-	serve := exec.Command(avisBin, "serve", "--role", "web")
-	serve.Env, serve.Stderr = envv, os.Stderr
-	if err := serve.Start(); err != nil {
+	serve, err := proc.Serve(avisBin, envv, "--role", "web")
+	if err != nil {
 		return res, err
 	}
-	stopped := false
-	stop := func() {
-		if !stopped {
-			stopped = true
-			serve.Process.Signal(os.Interrupt)
-			serve.Wait()
-		}
-	}
+	stop := serve.Stop
 	defer stop()
 	base := "http://" + addr
-	if err := waitReady(base); err != nil {
+	if err := proc.WaitReady(base); err != nil {
 		return res, err
 	}
-	cpu0, pg0 := proc.CPU(serve.Process.Pid), proc.PostgresCPU(pgData)
+	cpu0, pg0 := proc.CPU(serve.Pid()), proc.PostgresCPU(pgData)
 	if err := pull(base, apiKey, &res); err != nil {
 		return res, fmt.Errorf("pull: %w", err)
 	}
-	res.PullCPU, res.PullPGCPU = proc.CPU(serve.Process.Pid)-cpu0, proc.PostgresCPU(pgData)-pg0
-	res.PeakRSSMB = proc.PeakRSS(serve.Process.Pid)
+	res.PullCPU, res.PullPGCPU = proc.CPU(serve.Pid())-cpu0, proc.PostgresCPU(pgData)-pg0
+	res.PeakRSSMB = proc.PeakRSS(serve.Pid())
 	stop()
 	fmt.Fprintf(os.Stderr, "%s: %d pages in %.1f s; exporting…\n", res.Database, res.Pages, res.PullS)
 
@@ -381,22 +372,6 @@ func countLines(path string) (int, error) {
 		n++
 	}
 	return n, sc.Err()
-}
-
-// waitReady waits for avis to answer /readyz.
-func waitReady(base string) error {
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		r, err := http.Get(base + "/readyz")
-		if err == nil {
-			r.Body.Close()
-			if r.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return errors.New("avis did not become ready")
 }
 
 // percentiles returns the 50th and 99th percentiles of xs.

@@ -1,14 +1,18 @@
 // Package proc holds what the benchmark drivers read about processes on
-// Linux (/proc) and the loopback ports they start servers on.
+// Linux (/proc), the loopback ports they start servers on, and the
+// `avis serve` they start.
 package proc
 
 import (
 	"fmt"
 	"net"
+	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // FreePort returns a loopback address with a port free at the moment.
@@ -85,4 +89,52 @@ func PostgresCPU(dir string) float64 {
 		}
 	}
 	return total
+}
+
+// Avis is an `avis serve` process started by a benchmark driver.
+type Avis struct {
+	Cmd     *exec.Cmd
+	stopped bool
+}
+
+// Serve starts `avis serve` (with args) from bin with the environment env,
+// its log going to this process's standard error.
+func Serve(bin string, env []string, args ...string) (*Avis, error) {
+	cmd := exec.Command(bin, append([]string{"serve"}, args...)...)
+	cmd.Env, cmd.Stderr = env, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start avis: %w", err)
+	}
+	return &Avis{Cmd: cmd}, nil
+}
+
+// Pid is the process id.
+func (a *Avis) Pid() int { return a.Cmd.Process.Pid }
+
+// Stop asks avis to shut down (SIGINT) and waits for it; again does
+// nothing.
+func (a *Avis) Stop() {
+	if a.stopped {
+		return
+	}
+	a.stopped = true
+	a.Cmd.Process.Signal(os.Interrupt)
+	a.Cmd.Wait()
+}
+
+// WaitReady waits, at most a minute, for avis at base (http://host:port)
+// to answer /readyz.
+func WaitReady(base string) error {
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		r, err := http.Get(base + "/readyz")
+		if err == nil {
+			r.Body.Close()
+			if r.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("avis at %s did not become ready within a minute", base)
 }
