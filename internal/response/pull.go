@@ -66,10 +66,9 @@ func (s *Store) Pull(ctx context.Context, tenantID string, o PullOptions) ([]Pul
 	args = append(args, o.Limit)
 	q := `/* response.Store.Pull */ SELECT r.sync_seq, r.id, r.tenant_id, r.survey_id, r.survey_version, COALESCE(r.invitation_id, ''),
 		r.contact_id, r.step_id, r.source, r.language, r.notice_id, r.notice_hash, r.status, r.page, r.started_at, r.updated_at,
-		r.completed_at, COALESCE(c.external_id, ''), COALESCE(st.key, '')
+		r.completed_at, COALESCE(c.external_id, '')
 		FROM responses r
 		LEFT JOIN contacts c ON c.tenant_id = r.tenant_id AND c.id = r.contact_id
-		LEFT JOIN journey_steps st ON st.tenant_id = r.tenant_id AND st.id = r.step_id
 		WHERE r.tenant_id = ` + d.Arg(1) + ` AND ` + where + `
 		ORDER BY r.sync_seq, r.id LIMIT ` + d.Arg(len(args))
 	// The page and its answers are read in one read-only transaction: the
@@ -91,7 +90,7 @@ func (s *Store) Pull(ctx context.Context, tenantID string, o PullOptions) ([]Pul
 		var started, updated, completed int64
 		if err := rows.Scan(&p.Seq, &p.ID, &p.TenantID, &p.SurveyID, &p.SurveyVersion, &p.InvitationID, &p.ContactID, &p.StepID,
 			&p.Source, &p.Language, &p.NoticeID, &p.NoticeHash, &status, &p.Page, &started, &updated, &completed,
-			&p.ExternalID, &p.StepKey); err != nil {
+			&p.ExternalID); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("pull responses: %w", err)
 		}
@@ -106,6 +105,11 @@ func (s *Store) Pull(ctx context.Context, tenantID string, o PullOptions) ([]Pul
 	}
 	if len(out) == 0 {
 		return out, nil
+	}
+	// The steps' keys: a tenant has a few steps, read once rather than
+	// looked up for each of a thousand responses.
+	if err := pullStepKeys(ctx, tx, tenantID, out); err != nil {
+		return nil, err
 	}
 	// The answers of the same page: the page's selection again as a
 	// subquery (cheaper than a list of its ids, and no sort).
@@ -221,6 +225,31 @@ func (s *Store) pullAnswers(ctx context.Context, tx *sql.Tx, tenantID string, pa
 			return fmt.Errorf("pull answers: %w", err)
 		}
 		t.p.Answers[t.qid] = survey.Answer{Text: v}
+	}
+	return nil
+}
+
+// pullStepKeys sets the key of each response's journey step.
+func pullStepKeys(ctx context.Context, tx *sql.Tx, tenantID string, page []Pulled) error {
+	rows, err := tx.QueryContext(ctx, `/* response.Store.Pull */ SELECT id, key FROM journey_steps WHERE tenant_id = $1`, tenantID)
+	if err != nil {
+		return fmt.Errorf("pull responses: steps: %w", db.Translate(err))
+	}
+	keys := map[string]string{}
+	for rows.Next() {
+		var id, key string
+		if err := rows.Scan(&id, &key); err != nil {
+			rows.Close()
+			return fmt.Errorf("pull responses: steps: %w", err)
+		}
+		keys[id] = key
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("pull responses: steps: %w", err)
+	}
+	for i := range page {
+		page[i].StepKey = keys[page[i].StepID]
 	}
 	return nil
 }

@@ -35,6 +35,7 @@ import (
 	"avis/internal/crmsync"
 	"avis/internal/crmsync/sftptest"
 	"avis/internal/db"
+	"avis/internal/journey"
 	"avis/internal/survey"
 	"avis/internal/vault"
 	"avis/scripts/internal/proc"
@@ -273,6 +274,12 @@ func seed(ctx context.Context, d *db.DB, au *audit.Log, tenantID string, n int) 
 	if err != nil {
 		return err
 	}
+	// Responses come from invitations at two steps of a journey.
+	j, err := journey.NewStore(d, au).CreateJourney(ctx, audit.System("bench"), tenantID, "Commande en ligne",
+		[]journey.StepInput{{Key: "delivery", Name: "Livraison"}, {Key: "support", Name: "Service client"}})
+	if err != nil {
+		return err
+	}
 	const perStatement, perTx = 250, 20000
 	now := time.Now().Add(-time.Hour)
 	for start := 0; start < n; start += perTx {
@@ -293,8 +300,8 @@ func seed(ctx context.Context, d *db.DB, au *audit.Log, tenantID string, n int) 
 					sep(&cs)
 					cs.WriteString(tuple(d, &cargs, tenantID, cid, fmt.Sprintf("C%07d", i), lit("'fr'"), at, at))
 					sep(&rs)
-					rs.WriteString(tuple(d, &rargs, tenantID, rid, sv.ID, cid, at, int64(i+1), lit("1"), lit("'invitation'"), lit("'fr'"),
-						lit("'complete'"), lit("1"), at, at))
+					rs.WriteString(tuple(d, &rargs, tenantID, rid, sv.ID, cid, j.Steps[i%2].ID, at, int64(i+1), lit("1"), lit("'invitation'"),
+						lit("'fr'"), lit("'complete'"), lit("1"), at, at))
 					nps, cat := int64(i%11), "promoter"
 					switch {
 					case nps <= 6:
@@ -314,7 +321,7 @@ func seed(ctx context.Context, d *db.DB, au *audit.Log, tenantID string, n int) 
 					args []any
 				}{
 					{`INSERT INTO contacts (tenant_id, id, external_id, language, created_at, updated_at) VALUES ` + cs.String(), cargs},
-					{`INSERT INTO responses (tenant_id, id, survey_id, contact_id, completed_at, sync_seq, survey_version, source, language,
+					{`INSERT INTO responses (tenant_id, id, survey_id, contact_id, step_id, completed_at, sync_seq, survey_version, source, language,
 						status, page, started_at, updated_at) VALUES ` + rs.String(), rargs},
 					{`INSERT INTO response_answers (tenant_id, response_id, question_id, kind, number, choices, category, updated_at) VALUES ` +
 						as.String(), aargs},
