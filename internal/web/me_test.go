@@ -775,6 +775,9 @@ func TestRecordRequest(t *testing.T) {
 	if want := rq.ReceivedAt.AddDate(0, 1, 0); !rq.DueAt.Equal(want) || time.Since(rq.ReceivedAt) < 71*time.Hour {
 		t.Errorf("received %v, due %v", rq.ReceivedAt, rq.DueAt)
 	}
+	if n := strings.Count(r.body, `id="rq-person"`); n != 1 {
+		t.Errorf("the page holds the recording form %d times", n)
+	}
 	if !strings.Contains(r.body, "/requests/"+rq.ID+"/extend") {
 		t.Error("an open request in its first month offers no extension")
 	}
