@@ -25,6 +25,11 @@ type requestForm struct {
 	Errs                            formErrors
 }
 
+// newRequestForm is the empty recording form: received by email, today.
+func newRequestForm() requestForm {
+	return requestForm{Channel: privacy.ChannelEmail, Received: time.Now().Format(time.DateOnly)}
+}
+
 // manualKinds are the kinds of request the tenant records by hand.
 var manualKinds = []string{privacy.RequestAccess, privacy.RequestExport, privacy.RequestRectification, privacy.RequestWithdrawal,
 	privacy.RequestUnsubscribe, privacy.RequestErasure}
@@ -32,7 +37,7 @@ var manualKinds = []string{privacy.RequestAccess, privacy.RequestExport, privacy
 // requestsPage lists the tenant's data-subject requests, newest first,
 // with a filter by kind and a marker on those open past their deadline.
 func (s *Server) requestsPage(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
-	s.renderRequests(w, r, rc, http.StatusOK, "", "", requestForm{Channel: privacy.ChannelEmail, Received: time.Now().Format(time.DateOnly)})
+	s.renderRequests(w, r, rc, http.StatusOK, "", "", newRequestForm())
 }
 
 // renderRequests shows the request log with a message and the recording
@@ -172,7 +177,7 @@ func (s *Server) requestExtend(w http.ResponseWriter, r *http.Request, rc *reqCt
 		return
 	}
 	_, err := s.Requests.Extend(r.Context(), rc.actor(), rc.tenant.ID, id, r.PostFormValue("reason"))
-	blank := requestForm{Channel: privacy.ChannelEmail, Received: time.Now().Format(time.DateOnly)}
+	blank := newRequestForm()
 	switch {
 	case errors.Is(err, db.ErrNotFound):
 		s.fail(w, r, errNotFound)
@@ -199,7 +204,7 @@ func (s *Server) requestComplete(w http.ResponseWriter, r *http.Request, rc *req
 		s.fail(w, r, errNotFound)
 		return
 	}
-	blank := requestForm{Channel: privacy.ChannelEmail, Received: time.Now().Format(time.DateOnly)}
+	blank := newRequestForm()
 	if outcome != privacy.OutcomeDone && outcome != privacy.OutcomeNoChange && outcome != privacy.OutcomeRefused {
 		s.renderRequests(w, r, rc, http.StatusUnprocessableEntity, "", rc.t(s, "Choose how the request was answered."), blank)
 		return
