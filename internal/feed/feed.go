@@ -164,14 +164,3 @@ func (f *Feed) After(ctx context.Context, tenantID string, after int64, limit in
 	}
 	return evs, nil
 }
-
-// Purge deletes events that happened before cutoff and returns how many
-// it deleted. Webhook deliveries keep their own copy of what they need.
-func (f *Feed) Purge(ctx context.Context, cutoff time.Time) (int64, error) {
-	res, err := f.db.W.ExecContext(ctx, `/* feed.Feed.Purge */ DELETE FROM feed_events WHERE occurred_at < $1`, db.Stamp(cutoff))
-	if err != nil {
-		return 0, fmt.Errorf("feed: purge: %w", db.Translate(err))
-	}
-	n, _ := res.RowsAffected()
-	return n, nil
-}
