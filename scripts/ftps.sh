@@ -19,68 +19,18 @@ set -euo pipefail
 
 PUREFTPD=/usr/sbin/pure-ftpd
 
-say() { echo "ftps.sh: $*" >&2; }
-
-stop() {
-	local target=${1:?usage: ftps.sh stop PID_OR_DIR} dir="" pid="" d i
-	if [ -d "$target" ]; then
-		dir=$target
-		pid=$(cat "$dir/pid" 2>/dev/null || true)
-	else
-		pid=$target
-		for d in "${TMPDIR:-/tmp}"/avis-ftps.*; do
-			if [ -f "$d/pid" ] && [ "$(cat "$d/pid")" = "$pid" ]; then
-				dir=$d
-			fi
-		done
-	fi
-	if [ -n "${pid:-}" ] && kill -0 "$pid" 2>/dev/null; then
-		kill "$pid"
-		i=0
-		while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do
-			sleep 0.1
-			i=$((i + 1))
-		done
-		if kill -0 "$pid" 2>/dev/null; then
-			kill -9 "$pid" 2>/dev/null || true
-		fi
-	fi
-	case "$dir" in
-	*/avis-ftps.*) rm -rf "$dir" ;;
-	esac
-}
+NAME=ftps
+# shellcheck source=lib/daemon.sh
+. "$(dirname "$0")/lib/daemon.sh"
 
 install_pureftpd() {
 	if [ -x "$PUREFTPD" ] && command -v pure-pw >/dev/null && command -v pure-quotacheck >/dev/null; then
 		return
 	fi
-	if [ "$(id -u)" != 0 ]; then
-		say "$PUREFTPD is missing and we are not root: install the package pure-ftpd"
-		exit 1
-	fi
-	say "installing pure-ftpd"
-	# Keep the package from starting a system FTP server on port 21: only
-	# the throwaway one below is wanted.
-	local policy=""
-	if [ ! -e /usr/sbin/policy-rc.d ]; then
-		policy=/usr/sbin/policy-rc.d
-		printf '#!/bin/sh\nexit 101\n' >"$policy"
-		chmod 0755 "$policy"
-	fi
-	local rc=0
-	(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pure-ftpd openssl) >&2 || rc=$?
-	if [ -n "$policy" ]; then
-		rm -f "$policy"
-	fi
-	if [ "$rc" != 0 ] || [ ! -x "$PUREFTPD" ]; then
+	if ! apt_install_quietly pure-ftpd openssl || [ ! -x "$PUREFTPD" ]; then
 		say "installing pure-ftpd failed: install it yourself (apt-get install pure-ftpd)"
 		exit 1
 	fi
-}
-
-# port_free reports whether nothing listens on 127.0.0.1:$1.
-port_free() {
-	! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
 start() {
