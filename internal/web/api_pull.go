@@ -151,69 +151,6 @@ func optTime(t time.Time) *time.Time {
 	return &u
 }
 
-// apiScore is one scored answer.
-type apiScore struct {
-	Question string `json:"question"`
-	Type     string `json:"type"`
-	Value    int    `json:"value"`
-	Category string `json:"category,omitempty"`
-}
-
-// apiAnswer is one answer: a number on a scale, choice keys, yes/no, or a
-// free text (only with include=comments).
-type apiAnswer struct {
-	Number  *int     `json:"number,omitempty"`
-	Choices []string `json:"choices,omitempty"`
-	Yes     *bool    `json:"yes,omitempty"`
-	Text    *string  `json:"text,omitempty"`
-}
-
-// apiResponse is a response as the API hands it out: least data.
-type apiResponse struct {
-	ID                string               `json:"id"`
-	SurveyID          string               `json:"survey_id"`
-	SurveyVersion     int                  `json:"survey_version"`
-	Source            string               `json:"source"`
-	InvitationID      string               `json:"invitation_id,omitempty"`
-	ContactID         string               `json:"contact_id,omitempty"`
-	ContactExternalID string               `json:"contact_external_id,omitempty"`
-	Step              string               `json:"step,omitempty"`
-	Status            string               `json:"status"`
-	Language          string               `json:"language"`
-	StartedAt         time.Time            `json:"started_at"`
-	UpdatedAt         time.Time            `json:"updated_at"`
-	CompletedAt       *time.Time           `json:"completed_at,omitempty"`
-	Scores            []apiScore           `json:"scores"`
-	Answers           map[string]apiAnswer `json:"answers"`
-	// CommentsErased is set, with include=comments, when the person's
-	// comments were erased.
-	CommentsErased bool `json:"comments_erased,omitempty"`
-}
-
-func toAPIResponse(p response.Pulled, comments bool) apiResponse {
-	out := apiResponse{ID: p.ID, SurveyID: p.SurveyID, SurveyVersion: p.SurveyVersion, Source: p.Source, InvitationID: p.InvitationID,
-		ContactID: p.ContactID, ContactExternalID: p.ExternalID, Step: p.StepKey, Status: string(p.Status), Language: p.Language,
-		StartedAt: p.StartedAt.UTC(), UpdatedAt: p.UpdatedAt.UTC(), CompletedAt: optTime(p.CompletedAt),
-		Scores: []apiScore{}, Answers: map[string]apiAnswer{}, CommentsErased: comments && p.TextErased}
-	for _, sc := range p.Scores {
-		out.Scores = append(out.Scores, apiScore{sc.QuestionID, string(sc.Type), sc.Value, string(sc.Category)})
-	}
-	for qid, a := range p.Answers {
-		switch {
-		case a.Number != nil:
-			out.Answers[qid] = apiAnswer{Number: a.Number}
-		case a.Bool != nil:
-			out.Answers[qid] = apiAnswer{Yes: a.Bool}
-		case len(a.Choices) > 0:
-			out.Answers[qid] = apiAnswer{Choices: a.Choices}
-		case a.Text != "" && comments:
-			t := a.Text
-			out.Answers[qid] = apiAnswer{Text: &t}
-		}
-	}
-	return out
-}
-
 // apiResponses pages the tenant's responses in the order they last
 // changed.
 func (s *Server) apiResponses(w http.ResponseWriter, r *http.Request, k account.APIKey) {
@@ -270,7 +207,7 @@ func (s *Server) apiResponseOne(w http.ResponseWriter, r *http.Request, k accoun
 		problem(w, errNotFound)
 		return
 	}
-	writeJSON(w, http.StatusOK, toAPIResponse(items[0], comments))
+	writeResponse(w, items[0], comments)
 }
 
 // apiInvitation is an invitation's status as the API hands it out.
