@@ -10,6 +10,7 @@ import (
 
 	"avis/internal/db"
 	"avis/internal/feed"
+	"avis/internal/response"
 )
 
 // exportRow is one row of an export file, with its place in the feed.
@@ -285,10 +286,7 @@ func (s *ExportStore) openComments(ctx context.Context, sc Schedule, lines []*re
 	var subjects []string
 	seen := map[string]bool{}
 	for i, l := range lines {
-		subj := contactIDs[i]
-		if subj == "" {
-			subj = l.ResponseID
-		}
+		subj := response.Subject(contactIDs[i], l.ResponseID)
 		subjectOf[l.ResponseID] = subj
 		if !seen[subj] {
 			seen[subj] = true
@@ -308,9 +306,7 @@ func (s *ExportStore) openComments(ctx context.Context, sc Schedule, lines []*re
 		if k == nil {
 			continue // erased
 		}
-		// The field name binds the text to its response and question
-		// (response.textField).
-		v, err := k.OpenString("answer:"+t.responseID+":"+t.questionID, t.sealed)
+		v, err := k.OpenString(response.TextField(t.responseID, t.questionID), t.sealed)
 		if err != nil {
 			return fmt.Errorf("open a comment of response %s: %w", t.responseID, err)
 		}

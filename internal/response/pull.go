@@ -182,7 +182,7 @@ func (s *Store) pullAnswers(ctx context.Context, tx *sql.Tx, tenantID string, pa
 			p.Answers[qid] = survey.YesNo(choices == survey.Yes)
 		case t.FreeText():
 			if len(sealed) > 0 {
-				texts = append(texts, sealedText{p, qid, sealed, subject(p.ContactID, p.ID)})
+				texts = append(texts, sealedText{p, qid, sealed, Subject(p.ContactID, p.ID)})
 			}
 		case choices != "":
 			p.Answers[qid] = survey.Answer{Choices: strings.Split(choices, ",")}
@@ -216,7 +216,7 @@ func (s *Store) pullAnswers(ctx context.Context, tx *sql.Tx, tenantID string, pa
 			t.p.TextErased = true
 			continue
 		}
-		v, err := k.OpenString(textField(t.p.ID, t.qid), t.sealed)
+		v, err := k.OpenString(TextField(t.p.ID, t.qid), t.sealed)
 		if errors.Is(err, vault.ErrErased) {
 			t.p.TextErased = true
 			continue

@@ -77,11 +77,11 @@ func (s *Store) answers(ctx context.Context, q db.Querier, inTx bool, r *Respons
 	rows.Close()
 	r.TextErased = false
 	if len(texts) > 0 {
-		key, err := s.vault.Lookup(ctx, r.TenantID, subject(r.ContactID, r.ID))
+		key, err := s.vault.Lookup(ctx, r.TenantID, Subject(r.ContactID, r.ID))
 		if inTx && errors.Is(err, db.ErrNotFound) {
 			// A key made earlier in this transaction is not visible to
 			// Lookup (read pool): ask through the transaction.
-			key, err = s.vault.Subject(ctx, q, r.TenantID, subject(r.ContactID, r.ID))
+			key, err = s.vault.Subject(ctx, q, r.TenantID, Subject(r.ContactID, r.ID))
 		}
 		switch {
 		case errors.Is(err, vault.ErrErased) || errors.Is(err, db.ErrNotFound):
@@ -90,7 +90,7 @@ func (s *Store) answers(ctx context.Context, q db.Querier, inTx bool, r *Respons
 			return nil, fmt.Errorf("answers: %w", err)
 		default:
 			for _, st := range texts {
-				text, err := key.OpenString(textField(r.ID, st.qid), st.sealed)
+				text, err := key.OpenString(TextField(r.ID, st.qid), st.sealed)
 				if err != nil {
 					return nil, fmt.Errorf("answers: %w", err)
 				}

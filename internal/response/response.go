@@ -126,17 +126,18 @@ func NewStore(d *db.DB, v *vault.Vault, a *audit.Log, c *privacy.Consents, log *
 	return s
 }
 
-// subject is the vault subject whose key seals a response's free texts:
+// Subject is the vault subject whose key seals a response's free texts:
 // the contact, or the response itself when anonymous.
-func subject(contactID, responseID string) string {
+func Subject(contactID, responseID string) string {
 	if contactID != "" {
 		return contactID
 	}
 	return responseID
 }
 
-// textField is the vault field of one free-text answer: the additional
-// data binds the ciphertext to its response and question.
-func textField(responseID, questionID string) string {
+// TextField is the vault field of one free-text answer: the additional
+// data binds the ciphertext to its response and question. Whoever opens
+// a stored answer (exports, webhooks) names it with this.
+func TextField(responseID, questionID string) string {
 	return "answer:" + responseID + ":" + questionID
 }

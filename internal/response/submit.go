@@ -333,7 +333,7 @@ func (s *Store) writePage(ctx context.Context, tx *sql.Tx, r *Response, def *sur
 			}
 		case q.Type.FreeText():
 			if key == nil {
-				k, err := s.vault.Subject(ctx, tx, r.TenantID, subject(r.ContactID, r.ID))
+				k, err := s.vault.Subject(ctx, tx, r.TenantID, Subject(r.ContactID, r.ID))
 				if errors.Is(err, vault.ErrErased) {
 					return ErrErased
 				}
@@ -342,7 +342,7 @@ func (s *Store) writePage(ctx context.Context, tx *sql.Tx, r *Response, def *sur
 				}
 				key = k
 			}
-			sealed = key.SealString(textField(r.ID, qid), a.Text)
+			sealed = key.SealString(TextField(r.ID, qid), a.Text)
 		default:
 			choices = strings.Join(a.Choices, ",")
 		}
