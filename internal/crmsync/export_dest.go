@@ -3,7 +3,6 @@ package crmsync
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"net"
@@ -87,27 +86,33 @@ func (s *ExportStore) dialSFTP(ctx context.Context, sc Schedule, secret string) 
 		stop()
 		client.Close()
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("start SFTP on %s: %w", addr, ctx.Err())
+			return nil, failf(nil, xferStartStopped, addr, ctx.Err())
 		}
-		return nil, fmt.Errorf("the server at %s does not offer SFTP to this user: %w (ask its administrator to enable the sftp subsystem)", addr, err)
+		return nil, failf(nil, xferNoSFTP, addr, err)
 	}
 	conn := &sftpConn{client: client, sc: c, stop: stop, folder: sc.Folder, addr: addr}
-	fi, err := c.Stat(sc.Folder)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		err = fmt.Errorf("the folder %s does not exist on the SFTP server: create it, or correct the folder", sc.Folder)
-	case errors.Is(err, fs.ErrPermission):
-		err = fmt.Errorf("the user may not open the folder %s on the SFTP server (permission denied)", sc.Folder)
-	case err != nil:
-		err = fmt.Errorf("cannot open the folder %s on the SFTP server: %w", sc.Folder, err)
-	case !fi.IsDir():
-		err = fmt.Errorf("%s on the SFTP server is a file, not a folder", sc.Folder)
-	}
-	if err != nil {
+	if err := checkFolder(c, sc.Folder); err != nil {
 		conn.Close()
 		return nil, err
 	}
 	return conn, nil
+}
+
+// checkFolder says in plain words why folder cannot be used on the SFTP
+// server: missing, closed to the user, a file; nil when it is a folder.
+func checkFolder(c *sftp.Client, folder string) error {
+	fi, err := c.Stat(folder)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return failf(nil, xferFolderMissing, folder)
+	case errors.Is(err, fs.ErrPermission):
+		return failf(nil, xferFolderDenied, folder)
+	case err != nil:
+		return failf(nil, xferFolderOpen, folder, lostOr(err))
+	case !fi.IsDir():
+		return failf(nil, xferFolderIsFile, folder)
+	}
+	return nil
 }
 
 func (c *sftpConn) path(name string) string { return path.Join(c.folder, name) }
@@ -128,19 +133,19 @@ func (c *sftpConn) exists(name string) (bool, error) {
 	case errors.Is(err, fs.ErrNotExist):
 		return false, nil
 	}
-	return false, fmt.Errorf("cannot look for %s on the SFTP server: %w", c.path(name), lostOr(err))
+	return false, failf(nil, xferSFTPLook, c.path(name), lostOr(err))
 }
 
 func (c *sftpConn) rename(from, to string) error {
 	if err := c.sc.Rename(c.path(from), c.path(to)); err != nil {
-		return fmt.Errorf("cannot rename %s to %s on the SFTP server: %w", c.path(from), to, lostOr(err))
+		return failf(nil, xferSFTPRename, c.path(from), to, lostOr(err))
 	}
 	return nil
 }
 
 func (c *sftpConn) remove(name string) error {
 	if err := c.sc.Remove(c.path(name)); err != nil {
-		return fmt.Errorf("cannot remove %s on the SFTP server: %w", c.path(name), lostOr(err))
+		return failf(nil, xferSFTPRemove, c.path(name), lostOr(err))
 	}
 	return nil
 }
@@ -198,17 +203,17 @@ func writeError(p string, err error) error {
 	msg := strings.ToLower(err.Error())
 	switch {
 	case errors.As(err, &st) && (st.FxCode() == sftp.ErrSSHFxPermissionDenied), errors.Is(err, fs.ErrPermission):
-		return fmt.Errorf("%w: the server does not let this user write %s: check the rights on the folder", ErrPermission, p)
+		return failf(ErrPermission, xferWriteDenied, p)
 	case errors.As(err, &st) && (st.Code == 14 || st.Code == 15), errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT),
 		strings.Contains(msg, "no space"), strings.Contains(msg, "quota"), strings.Contains(msg, "disk full"):
-		return fmt.Errorf("%w: the server's disk is full, or the user's quota is reached: %s could not be written (free some space on the server)", ErrDiskFull, p)
+		return failf(ErrDiskFull, xferDiskFull, p)
 	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("cannot write %s: the folder does not exist on the server", p)
+		return failf(nil, xferWriteNoFolder, p)
 	}
 	if lost := lostOr(err); errors.Is(lost, ErrConnectionLost) {
-		return fmt.Errorf("%w while writing %s", lost, p)
+		return failf(lost, xferLostWriting, p)
 	}
-	return fmt.Errorf("cannot write %s on the server: %w", p, err)
+	return failf(nil, xferWrite, p, err)
 }
 
 // lostOr returns err, or an error wrapping ErrConnectionLost when err
@@ -216,7 +221,7 @@ func writeError(p string, err error) error {
 func lostOr(err error) error {
 	if errors.Is(err, sftp.ErrSSHFxConnectionLost) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, net.ErrClosed) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
-		return fmt.Errorf("%w: the server closed the connection", ErrConnectionLost)
+		return failf(ErrConnectionLost, xferLost)
 	}
 	return err
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -63,7 +64,7 @@ func (c *csvWriter) Row(cells []string, _ any) error {
 		c.buf = append(c.buf, c.cell(Neutralise(v)))
 	}
 	if err := c.cw.Write(c.buf); err != nil {
-		return fmt.Errorf("write a CSV row: %w", err)
+		return writeFailed("write a CSV row", err)
 	}
 	return nil
 }
@@ -71,7 +72,7 @@ func (c *csvWriter) Row(cells []string, _ any) error {
 func (c *csvWriter) Flush() error {
 	c.cw.Flush()
 	if err := c.cw.Error(); err != nil {
-		return fmt.Errorf("write CSV: %w", err)
+		return writeFailed("write CSV", err)
 	}
 	return c.bw.Flush()
 }
@@ -86,12 +87,23 @@ func (j *jsonlWriter) Header([]string) error { return nil }
 
 func (j *jsonlWriter) Row(_ []string, obj any) error {
 	if err := j.enc.Encode(obj); err != nil {
-		return fmt.Errorf("write a JSON line: %w", err)
+		return writeFailed("write a JSON line", err)
 	}
 	return nil
 }
 
 func (j *jsonlWriter) Flush() error { return j.bw.Flush() }
+
+// writeFailed is the error of a row writer: the destination's own error
+// when it is one (it says in plain words, in a form the pages translate,
+// what failed on the server), else err prefixed with what was written.
+func writeFailed(what string, err error) error {
+	var p *problemError
+	if errors.As(err, &p) {
+		return err
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
 
 // Neutralise defuses a CSV cell that a spreadsheet would read as a formula:
 // a cell starting with =, +, -, @, a tab or a carriage return gets a

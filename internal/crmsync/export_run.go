@@ -76,9 +76,8 @@ func (s *ExportStore) run(ctx context.Context, sc Schedule, cause string) (Run, 
 	start := s.now()
 	r := Run{ID: db.NewID(), ScheduleID: sc.ID, Cause: cause, Outcome: RunRunning, StartedAt: start.UTC().Truncate(time.Microsecond)}
 	err := s.d.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `/* crmsync.ExportStore.run */ UPDATE export_runs SET outcome = $3, ended_at = $4,
-			error = 'the run was cut short (avis stopped or restarted); the next run exports its rows again'
-			WHERE tenant_id = $1 AND schedule_id = $2 AND outcome = 'running'`, sc.TenantID, sc.ID, RunInterrupted, db.Stamp(start)); err != nil {
+		if _, err := tx.ExecContext(ctx, `/* crmsync.ExportStore.run */ UPDATE export_runs SET outcome = $3, ended_at = $4, error = $5
+			WHERE tenant_id = $1 AND schedule_id = $2 AND outcome = 'running'`, sc.TenantID, sc.ID, RunInterrupted, db.Stamp(start), xferInterrupted); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `/* crmsync.ExportStore.run */ INSERT INTO export_runs
@@ -206,7 +205,7 @@ func (s *ExportStore) export(ctx context.Context, sc Schedule, start time.Time, 
 			return err
 		}
 		if err := s.advanceMark(ctx, sc, j.kind, j.to); err != nil {
-			return fmt.Errorf("%s was written but the export could not note it (%w): the next run writes its rows again", name, err)
+			return failf(nil, xferNotNoted, name, err)
 		}
 		r.Rows += rows
 		r.Bytes += bytes
@@ -249,7 +248,7 @@ func uniqueName(conn exportConn, name string) (string, error) {
 			return cand, nil
 		}
 	}
-	return "", fmt.Errorf("the folder holds too many files named like %s: clear it out", name)
+	return "", failf(nil, xferTooMany, name)
 }
 
 // countWriter counts the bytes written through it.
@@ -291,7 +290,7 @@ func (s *ExportStore) upload(ctx context.Context, conn exportConn, sc Schedule, 
 				break
 			}
 			if err := ctx.Err(); err != nil {
-				return fmt.Errorf("the export stopped before its end: %w", err)
+				return failf(nil, xferStoppedEnd, err)
 			}
 			var err error
 			if page, err = k.page(ctx, s, sc, page[len(page)-1].seq, to, s.chunk); err != nil {
@@ -309,7 +308,7 @@ func (s *ExportStore) upload(ctx context.Context, conn exportConn, sc Schedule, 
 	}
 	if err != nil {
 		if rerr := conn.remove(part); rerr != nil && !errors.Is(rerr, ErrConnectionLost) {
-			err = fmt.Errorf("%w (and the partial file %s could not be removed: %v)", err, part, rerr)
+			err = failf(nil, xferPartLeft, err, part, rerr)
 		}
 		return 0, 0, err
 	}
@@ -376,8 +375,12 @@ func (s *ExportStore) Test(ctx context.Context, tenantID, id string) error {
 	if err != nil {
 		return err
 	}
-	_, werr := io.WriteString(w, "avis connection test: this file should have been removed; you may delete it.\n")
-	if err := errors.Join(werr, w.Close()); err != nil {
+	_, err = io.WriteString(w, "avis connection test: this file should have been removed; you may delete it.\n")
+	// A failed write fails the close too, with the same error: say it once.
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		_ = conn.remove(name + partSuffix)
 		return err
 	}

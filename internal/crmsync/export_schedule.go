@@ -401,7 +401,10 @@ func (s *ExportStore) secret(ctx context.Context, sc Schedule) (string, error) {
 			return secret, nil
 		}
 	}
-	return "", fmt.Errorf("the %s of this export cannot be opened (%w): enter it again in the export's settings", secretName(sc.AuthKind), err)
+	if sc.AuthKind == AuthKey {
+		return "", failf(nil, xferExportKey, err)
+	}
+	return "", failf(nil, xferExportPassword, err)
 }
 
 // advance sets the next run of a schedule after it was enqueued, so that

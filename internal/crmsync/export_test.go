@@ -312,6 +312,7 @@ func TestExportInterrupted(t *testing.T) {
 	if !strings.Contains(run.Error, "closed the connection") {
 		t.Errorf("the log says %q: want the connection closed by the server", run.Error)
 	}
+	knownProblem(t, run.Error)
 	for _, f := range exportedFiles(t, filepath.Join(srv.Dir, "out")) {
 		if !strings.HasSuffix(f, partSuffix) {
 			t.Errorf("the interrupted run left a final file %s", f)
@@ -401,8 +402,13 @@ func TestExportRefused(t *testing.T) {
 			if len(log) != 1 || log[0].Error != run.Error || got.LastError != run.Error || got.ResponseSeq != 0 {
 				t.Errorf("log %+v, schedule %+v", log, got)
 			}
-			if terr := e.x.Test(ctx, e.tenant, sc.ID); terr == nil || (tc.name != "disk full" && !strings.Contains(terr.Error(), tc.want)) {
+			terr := e.x.Test(ctx, e.tenant, sc.ID)
+			if terr == nil || (tc.name != "disk full" && !strings.Contains(terr.Error(), tc.want)) {
 				t.Errorf("Test = %v, want a failure saying %q", terr, tc.want)
+			}
+			knownProblem(t, run.Error)
+			if terr != nil {
+				knownProblem(t, terr.Error())
 			}
 		})
 	}
@@ -438,6 +444,7 @@ func TestExportTestConnection(t *testing.T) {
 	if !errors.Is(err, ErrPermission) || !strings.Contains(err.Error(), "does not let this user write") {
 		t.Fatalf("Test on a read-only server = %v, want permission denied in plain words", err)
 	}
+	knownProblem(t, err.Error())
 }
 
 // readOnly refuses every write, as a folder the user may only read.

@@ -33,9 +33,9 @@ type certError struct {
 
 func (e *certError) Error() string {
 	if e.want != "" {
-		return fmt.Sprintf("the FTPS server's certificate has the SHA-256 fingerprint %s, not the %s you pinned: check with the server's administrator", colons(e.got), colons(e.want))
+		return fmt.Sprintf(xferCertPinned, colons(e.got), colons(e.want))
 	}
-	return fmt.Sprintf("the FTPS server's certificate is not trusted (%v). If the server uses a self-signed certificate, check its SHA-256 fingerprint %s with the server's administrator and pin it in the export's settings", e.err, colons(e.got))
+	return fmt.Sprintf(xferCertUntrusted, e.err, colons(e.got))
 }
 
 func (e *certError) Is(target error) bool { return target == ErrCertificate }
@@ -177,13 +177,13 @@ func (s *ExportStore) dialFTPS(ctx context.Context, sc Schedule, password string
 		case refused != nil:
 			return fail(refused)
 		case ctx.Err() != nil:
-			return fail(fmt.Errorf("connect to %s: %w", addr, ctx.Err()))
+			return fail(failf(nil, xferStopped, addr, ctx.Err()))
 		case dialErr != nil:
-			return fail(fmt.Errorf("cannot reach the FTPS server at %s: %w (check the host and port, and that the server lets avis's address in)", addr, dialErr))
+			return fail(failf(nil, xferFTPSUnreachable, addr, dialErr))
 		case code(err) == 500 || code(err) == 502 || code(err) == 504 || code(err) == 534:
-			return fail(fmt.Errorf("the server at %s does not offer explicit TLS (AUTH TLS): avis sends files over FTP only with encryption", addr))
+			return fail(failf(nil, xferNoAuthTLS, addr))
 		}
-		return fail(fmt.Errorf("the FTPS server at %s did not start TLS: %w (check that the port is the server's FTP port)", addr, err))
+		return fail(failf(nil, xferNoTLS, addr, err))
 	}
 	// Servers wait a few seconds before refusing a wrong password (a brake
 	// on guessing): the login gets its own time.
@@ -195,13 +195,13 @@ func (s *ExportStore) dialFTPS(ctx context.Context, sc Schedule, password string
 		case refused != nil:
 			return fail(refused)
 		case code(err) == 530 || code(err) == 331 || code(err) == 332:
-			return fail(fmt.Errorf("%w: the FTPS server at %s refused the login: check the user name and the password", errAuth, addr))
+			return fail(failf(errAuth, xferFTPSLogin, addr))
 		}
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
-			return fail(fmt.Errorf("the FTPS server at %s did not answer the login within %s", addr, 3*s.dialTimeout))
+			return fail(failf(nil, xferFTPSLoginTimeout, addr, 3*s.dialTimeout))
 		}
-		return fail(fmt.Errorf("the FTPS server at %s refused the login: %w", addr, err))
+		return fail(failf(nil, xferFTPSLoginOther, addr, err))
 	}
 	if cc := conns.control(); cc != nil {
 		_ = cc.SetDeadline(time.Time{})
@@ -209,7 +209,7 @@ func (s *ExportStore) dialFTPS(ctx context.Context, sc Schedule, password string
 	if sc.Folder != "." {
 		if err := c.ChangeDir(sc.Folder); err != nil {
 			_ = c.Quit()
-			return fail(fmt.Errorf("cannot open the folder %s on the FTPS server: %w (check that it exists and that the user may open it)", sc.Folder, err))
+			return fail(failf(nil, xferFTPSFolder, sc.Folder, err))
 		}
 	}
 	return &ftpsConn{c: c, stop: stop, conns: conns}, nil
@@ -228,16 +228,16 @@ func code(err error) int {
 func ftpWriteError(name string, err error) error {
 	switch code(err) {
 	case 452, 552:
-		return fmt.Errorf("%w: the server's disk is full, or the user's quota is reached: %s could not be written (the server says: %v)", ErrDiskFull, name, err)
+		return failf(ErrDiskFull, xferFTPSDiskFull, name, err.Error())
 	case 550, 553, 532:
-		return fmt.Errorf("%w: the server does not let this user write %s (the server says: %v): check the rights on the folder", ErrPermission, name, err)
+		return failf(ErrPermission, xferFTPSDenied, name, err.Error())
 	case 426, 421:
-		return fmt.Errorf("%w: the server closed the transfer of %s (%v)", ErrConnectionLost, name, err)
+		return failf(ErrConnectionLost, xferFTPSClosed, name, err.Error())
 	}
 	if lost := lostOr(err); errors.Is(lost, ErrConnectionLost) {
-		return fmt.Errorf("%w while writing %s", lost, name)
+		return failf(lost, xferLostWriting, name)
 	}
-	return fmt.Errorf("cannot write %s on the FTPS server: %w", name, err)
+	return failf(nil, xferFTPSWrite, name, err)
 }
 
 func (f *ftpsConn) create(name string) (io.WriteCloser, error) {
@@ -265,19 +265,19 @@ func (f *ftpsConn) exists(name string) (bool, error) {
 	case code(err) == 550 || code(err) == 450:
 		return false, nil
 	}
-	return false, fmt.Errorf("cannot look for %s on the FTPS server: %w", name, lostOr(err))
+	return false, failf(nil, xferFTPSLook, name, lostOr(err))
 }
 
 func (f *ftpsConn) rename(from, to string) error {
 	if err := f.c.Rename(from, to); err != nil {
-		return fmt.Errorf("cannot rename %s to %s on the FTPS server: %w", from, to, lostOr(err))
+		return failf(nil, xferFTPSRename, from, to, lostOr(err))
 	}
 	return nil
 }
 
 func (f *ftpsConn) remove(name string) error {
 	if err := f.c.Delete(name); err != nil {
-		return fmt.Errorf("cannot remove %s on the FTPS server: %w", name, lostOr(err))
+		return failf(nil, xferFTPSRemove, name, lostOr(err))
 	}
 	return nil
 }

@@ -176,6 +176,7 @@ func TestFTPS(t *testing.T) {
 			if err == nil || run.Outcome != RunFailed || !strings.Contains(run.Error, tc.want) || !errors.Is(err, tc.is) {
 				t.Fatalf("run = %+v, %v: want a failure saying %q", run, err, tc.want)
 			}
+			knownProblem(t, run.Error)
 			if got, _ := e.x.Get(ctx, e.tenant, sc.ID); got.LastError != run.Error || got.ResponseSeq != 0 {
 				t.Errorf("schedule after the failure: %+v", got)
 			}

@@ -59,7 +59,7 @@ func ParseFingerprint(s string) (string, error) {
 type hostKeyError struct{ got, want string }
 
 func (e *hostKeyError) Error() string {
-	return fmt.Sprintf("the SFTP server's host key is %s, not the %s you configured: check with the server's administrator", e.got, e.want)
+	return fmt.Sprintf(xferHostKey, e.got, e.want)
 }
 
 func (e *hostKeyError) Is(target error) bool { return target == ErrHostKeyMismatch }
@@ -85,9 +85,9 @@ func dial(ctx context.Context, addr string, cfg *ssh.ClientConfig, timeout time.
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, nil, fmt.Errorf("connect to %s: %w", addr, ctx.Err())
+			return nil, nil, failf(nil, xferStopped, addr, ctx.Err())
 		}
-		return nil, nil, fmt.Errorf("cannot reach the SFTP server at %s: %w (check the host and port, and that the server lets avis's address in)", addr, err)
+		return nil, nil, failf(nil, xferSFTPUnreachable, addr, err)
 	}
 	stop = context.AfterFunc(ctx, func() { conn.Close() })
 	_ = conn.SetDeadline(time.Now().Add(timeout))
@@ -102,15 +102,18 @@ func dial(ctx context.Context, addr string, cfg *ssh.ClientConfig, timeout time.
 		case errors.Is(err, errStopHandshake):
 			return nil, nil, err
 		case ctx.Err() != nil:
-			return nil, nil, fmt.Errorf("connect to %s: %w", addr, ctx.Err())
+			return nil, nil, failf(nil, xferStopped, addr, ctx.Err())
 		case strings.Contains(err.Error(), "unable to authenticate"):
-			return nil, nil, fmt.Errorf("%w: the SFTP server at %s refused the login: check the user name and the %s", errAuth, addr, secret)
+			if secret == secretName(AuthKey) {
+				return nil, nil, failf(errAuth, xferSFTPLoginKey, addr)
+			}
+			return nil, nil, failf(errAuth, xferSFTPLoginPass, addr)
 		}
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
-			return nil, nil, fmt.Errorf("the SFTP server at %s did not finish the SSH handshake within %s: check that the port is an SSH port", addr, timeout)
+			return nil, nil, failf(nil, xferHandshakeTimeout, addr, timeout)
 		}
-		return nil, nil, fmt.Errorf("SSH handshake with %s failed: %w (check that the port is an SSH port)", addr, err)
+		return nil, nil, failf(nil, xferHandshake, addr, err)
 	}
 	_ = conn.SetDeadline(time.Time{})
 	return ssh.NewClient(c, chans, reqs), stop, nil
@@ -127,11 +130,11 @@ var errStopHandshake = errors.New("host key read")
 // preferred type among those avis accepts).
 func HostKeyFingerprint(ctx context.Context, host string, port int) (string, error) {
 	if port < 1 || port > 65535 {
-		return "", errors.New("the port must be between 1 and 65535 (SSH uses 22)")
+		return "", failf(nil, xferHostKeyPort)
 	}
 	host = strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(host), "["), "]")
 	if host == "" {
-		return "", errors.New("the host is empty: give the SFTP server's name or IP address")
+		return "", failf(nil, xferHostKeyHost)
 	}
 	return hostKeyFingerprint(ctx, host, port, 15*time.Second)
 }
@@ -152,10 +155,10 @@ func hostKeyFingerprint(ctx context.Context, host string, port int, timeout time
 		// Cannot happen: the callback always stops the handshake.
 		stop()
 		c.Close()
-		return "", fmt.Errorf("read the host key of %s: the server did not show one", addr)
+		return "", failf(nil, xferHostKeyNone, addr)
 	}
 	if fp == "" {
-		return "", fmt.Errorf("read the host key of %s: %w", addr, err)
+		return "", failf(nil, xferHostKeyRead, addr, err)
 	}
 	return fp, nil
 }

@@ -189,11 +189,15 @@ func (s *Store) run(ctx context.Context, src Source, imp Importer) (FetchResult,
 	sc, err := sftp.NewClient(client)
 	if err != nil {
 		if ctx.Err() != nil {
-			return FetchResult{}, fmt.Errorf("start SFTP on %s: %w", addr, ctx.Err())
+			return FetchResult{}, failf(nil, xferStartStopped, addr, ctx.Err())
 		}
-		return FetchResult{}, fmt.Errorf("the server at %s does not offer SFTP to this user: %w (ask its administrator to enable the sftp subsystem)", addr, err)
+		return FetchResult{}, failf(nil, xferNoSFTP, addr, err)
 	}
 	defer sc.Close()
+
+	if err := checkFolder(sc, src.Folder); err != nil {
+		return FetchResult{}, err
+	}
 
 	for _, sub := range []string{DoneFolder, FailedFolder} {
 		if err := ensureDir(sc, path.Join(src.Folder, sub)); err != nil {
@@ -209,7 +213,7 @@ func (s *Store) run(ctx context.Context, src Source, imp Importer) (FetchResult,
 	for i, fi := range files {
 		if err := ctx.Err(); err != nil {
 			res.Skipped += len(files) - i
-			errs = append(errs, fmt.Errorf("stopped before every file was imported: %w", err))
+			errs = append(errs, failf(nil, xferFetchStopped, err))
 			break
 		}
 		outcome, err := s.processFile(ctx, sc, src, fi.Name(), imp)
@@ -238,7 +242,7 @@ func (s *Store) run(ctx context.Context, src Source, imp Importer) (FetchResult,
 	case 1:
 		return res, errs[0]
 	default:
-		return res, fmt.Errorf("%w (and %d more files could not be processed)", errs[0], len(errs)-1)
+		return res, failf(nil, xferMore, errs[0], strconv.Itoa(len(errs)-1))
 	}
 }
 
@@ -255,15 +259,15 @@ func ensureDir(sc *sftp.Client, dir string) error {
 	case err == nil && fi.IsDir():
 		return nil
 	case err == nil:
-		return fmt.Errorf("%s on the SFTP server is a file, not a folder: rename it so that avis can create the folder", dir)
+		return failf(nil, xferSubIsFile, dir)
 	case !errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("cannot read %s on the SFTP server: %w (check the folder and the user's rights)", dir, err)
+		return failf(nil, xferSubRead, dir, lostOr(err))
 	}
 	if err := sc.Mkdir(dir); err != nil {
 		if fi, serr := sc.Stat(dir); serr == nil && fi.IsDir() {
 			return nil // made by a concurrent run
 		}
-		return fmt.Errorf("cannot create the folder %s on the SFTP server: %w (check that the folder exists and that the user may write in it)", dir, err)
+		return failf(nil, xferSubCreate, dir, lostOr(err))
 	}
 	return nil
 }
@@ -283,7 +287,7 @@ func (s *Store) list(ctx context.Context, sc *sftp.Client, src Source) ([]os.Fil
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return nil, len(files), fmt.Errorf("stopped while listing the folder: %w", ctx.Err())
+			return nil, len(files), failf(nil, xferListStopped, ctx.Err())
 		case <-t.C:
 		}
 		again, err := matching(sc, src)
@@ -322,7 +326,7 @@ func (s *Store) list(ctx context.Context, sc *sftp.Client, src Source) ([]os.Fil
 func matching(sc *sftp.Client, src Source) ([]os.FileInfo, error) {
 	all, err := sc.ReadDir(src.Folder)
 	if err != nil {
-		return nil, fmt.Errorf("cannot list the folder %s on the SFTP server: %w (check the folder and that the user may read it)", src.Folder, err)
+		return nil, failf(nil, xferList, src.Folder, lostOr(err))
 	}
 	var out []os.FileInfo
 	for _, fi := range all {
@@ -348,15 +352,15 @@ func (s *Store) processFile(ctx context.Context, sc *sftp.Client, src Source, na
 	}()
 	f, err := sc.Open(p)
 	if err != nil {
-		return "", fmt.Errorf("cannot open %s on the SFTP server: %w (check the user's rights on it); it stays in the folder", p, err)
+		return "", failf(nil, xferOpenFile, p, lostOr(err))
 	}
 	result, err = imp.ImportFile(ctx, src.TenantID, "sftp:"+src.ID, name, bufio.NewReaderSize(f, readBuffer))
 	f.Close()
 	if err != nil {
-		return "", &importError{fmt.Errorf("importing %s failed, so it stays in the folder for the next run: %w", p, err)}
+		return "", &importError{failf(nil, xferImportFailed, p, err)}
 	}
 	if err := ctx.Err(); err != nil {
-		return "", fmt.Errorf("%s was imported but the run stopped before moving it; it will be imported again next run: %w", p, err)
+		return "", failf(nil, xferImportStopped, p, err)
 	}
 	sub := DoneFolder
 	if !result.OK {
@@ -373,7 +377,7 @@ func (s *Store) processFile(ctx context.Context, sc *sftp.Client, src Source, na
 		}
 	}
 	if err := sc.Rename(p, path.Join(dir, target)); err != nil {
-		return "", fmt.Errorf("%s was imported but cannot be moved to %s: %w (check that the user may rename files in the folder); it will be imported again next run", p, dir, err)
+		return "", failf(nil, xferMove, p, dir, lostOr(err))
 	}
 	return sub, nil
 }
@@ -397,24 +401,24 @@ func (s *Store) freeName(sc *sftp.Client, dir, name string) (string, error) {
 			return cand, nil
 		}
 		if err != nil {
-			return "", fmt.Errorf("cannot read %s on the SFTP server: %w", dir, err)
+			return "", failf(nil, xferReadDir, dir, lostOr(err))
 		}
 	}
-	return "", fmt.Errorf("%s holds too many files named like %s: clear it out", dir, name)
+	return "", failf(nil, xferFullDir, dir, name)
 }
 
 // writeFile creates (or truncates) p on the server and writes b to it.
 func writeFile(sc *sftp.Client, p string, b []byte) error {
 	f, err := sc.Create(p)
 	if err != nil {
-		return fmt.Errorf("cannot write the report %s on the SFTP server: %w (check that the user may write in the folder)", p, err)
+		return failf(nil, xferReportCreate, p, lostOr(err))
 	}
 	if _, err := f.Write(b); err != nil {
 		f.Close()
-		return fmt.Errorf("cannot write the report %s on the SFTP server: %w", p, err)
+		return failf(nil, xferReport, p, lostOr(err))
 	}
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("cannot write the report %s on the SFTP server: %w", p, err)
+		return failf(nil, xferReport, p, lostOr(err))
 	}
 	return nil
 }

@@ -188,7 +188,7 @@ func TestFetchRefusals(t *testing.T) {
 		{
 			name:    "missing folder",
 			change:  func(_ *testServer, in *SourceInput) { in.Folder = "no/such/folder" },
-			wantErr: []string{"no/such/folder", "check"},
+			wantErr: []string{"the folder no/such/folder does not exist on the SFTP server", "correct the folder"},
 		},
 	}
 	for _, tt := range tests {
@@ -220,6 +220,7 @@ func TestFetchRefusals(t *testing.T) {
 					t.Errorf("last error %q does not say %q", got.LastError, w)
 				}
 			}
+			knownProblem(t, got.LastError)
 			if strings.Contains(got.LastError, srv.Password) || strings.Contains(err.Error(), srv.Password) {
 				t.Error("the error quotes the password")
 			}

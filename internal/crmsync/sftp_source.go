@@ -333,13 +333,21 @@ func (s *Store) secret(ctx context.Context, src Source) (string, error) {
 	}
 	k, err := s.vault.Lookup(ctx, src.TenantID, src.ID)
 	if err != nil {
-		return "", fmt.Errorf("open the SFTP secret: %w (enter the %s again in the source's settings)", err, secretName(src.AuthKind))
+		return "", sourceSecretError(src.AuthKind, err)
 	}
 	secret, err := k.OpenString(secretField, sealed)
 	if err != nil {
-		return "", fmt.Errorf("open the SFTP secret: %w (enter the %s again in the source's settings)", err, secretName(src.AuthKind))
+		return "", sourceSecretError(src.AuthKind, err)
 	}
 	return secret, nil
+}
+
+// sourceSecretError says that the secret of a source cannot be opened.
+func sourceSecretError(kind string, err error) error {
+	if kind == AuthKey {
+		return failf(nil, xferSourceKey, err)
+	}
+	return failf(nil, xferSourcePassword, err)
 }
 
 func secretName(kind string) string {
@@ -477,9 +485,9 @@ func parseKey(pem string) (ssh.Signer, error) {
 	var pass *ssh.PassphraseMissingError
 	switch {
 	case errors.As(err, &pass):
-		return nil, errors.New("the private key is protected by a passphrase: give a copy without one (ssh-keygen -p -N '' -f COPY_OF_KEY), made for avis alone")
+		return nil, failf(nil, xferKeyPassphrase)
 	case err != nil:
-		return nil, fmt.Errorf("the private key cannot be read (%w): paste the whole private key file, from -----BEGIN to -----END, not the .pub public key", err)
+		return nil, failf(nil, xferKeyUnreadable, err)
 	}
 	return signer, nil
 }
