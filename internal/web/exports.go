@@ -248,10 +248,17 @@ func (s *Server) exportTest(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 	ctx, cancel := context.WithTimeout(r.Context(), exportTestTimeout)
 	defer cancel()
 	if err := s.Exports.Test(ctx, rc.tenant.ID, sc.ID); err != nil {
-		s.renderExport(w, r, rc, http.StatusBadGateway, "", rc.t(s, "The connection test failed:")+" "+err.Error())
+		s.renderExport(w, r, rc, http.StatusBadGateway, "", rc.t(s, "The connection test failed:")+" "+s.problem(rc, err))
 		return
 	}
 	s.renderExport(w, r, rc, http.StatusOK, rc.t(s, "The connection works: avis wrote, renamed and removed a test file in the folder."), "")
+}
+
+// problem writes what an export or an SFTP drop says went wrong in the
+// page's language (crmsync.TranslateProblem); words avis does not know,
+// such as a server's own, stay as they are.
+func (s *Server) problem(rc *reqCtx, err error) string {
+	return crmsync.TranslateProblem(err.Error(), func(f string, args ...any) string { return s.cat.T(rc.lang, f, args...) })
 }
 
 // KindName is the label of an export kind.

@@ -80,7 +80,7 @@ func (s *Server) sftpHostKey(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 	defer cancel()
 	fp, err := crmsync.HostKeyFingerprint(ctx, f.Host, port)
 	if err != nil {
-		s.renderSFTP(w, r, rc, http.StatusBadGateway, "", rc.t(s, "avis could not read the server's host key:")+" "+err.Error(), sftpData{Form: f})
+		s.renderSFTP(w, r, rc, http.StatusBadGateway, "", rc.t(s, "avis could not read the server's host key:")+" "+s.problem(rc, err), sftpData{Form: f})
 		return
 	}
 	f.Fingerprint = fp

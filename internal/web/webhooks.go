@@ -304,7 +304,8 @@ func (s *Server) webhookReplayRange(w http.ResponseWriter, r *http.Request, rc *
 	}
 }
 
-// Problem writes a delivery's stored problem in the page's language.
+// Problem writes a stored crmsync problem (a webhook delivery's, an export
+// run's, an SFTP fetch's) in the page's language.
 func (v *view) Problem(stored string) string {
 	return crmsync.TranslateProblem(stored, v.T)
 }
