@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"avis/internal/db"
@@ -14,7 +15,8 @@ import (
 )
 
 // Pulled is one response as the pull API hands it to the tenant's CRM:
-// least data, ids instead of people.
+// least data, ids instead of people. Pull leaves the notice (NoticeID,
+// NoticeHash) and Page unset: the API does not hand them out.
 type Pulled struct {
 	Response
 	// Seq is the response's place in the tenant's feed (sync_seq).
@@ -42,9 +44,9 @@ type PullOptions struct {
 }
 
 // Pull returns the tenant's responses in the order they last changed
-// (sync_seq, then id), after the cursor, with their answers: one query for
-// the page and one for all its answers. Responses are ordered by the
-// change feed's sequence, which becomes visible as a prefix in commit
+// (sync_seq, then id), after the cursor, with their answers, in one query
+// (and one more for the comments when asked for). Responses are ordered by
+// the change feed's sequence, which becomes visible as a prefix in commit
 // order, so a client paging with the last item's (Seq, ID) never misses a
 // response committed later; a response that changes again moves to the end
 // and is read again.
@@ -64,15 +66,24 @@ func (s *Store) Pull(ctx context.Context, tenantID string, o PullOptions) ([]Pul
 		o.Limit = 1
 	}
 	args = append(args, o.Limit)
-	q := `/* response.Store.Pull */ SELECT r.sync_seq, r.id, r.tenant_id, r.survey_id, r.survey_version, COALESCE(r.invitation_id, ''),
-		r.contact_id, r.step_id, r.source, r.language, r.notice_id, r.notice_hash, r.status, r.page, r.started_at, r.updated_at,
-		r.completed_at, COALESCE(c.external_id, '')
+	// The answers come with their response, as one aggregated text of
+	// fields (question ids and choice keys are slugs: no control
+	// characters), rather than a second query with a row per answer.
+	sep, agg := "char(31)", "group_concat(%s, char(30))"
+	num := "ifnull(a.number, '')"
+	if d == db.Postgres {
+		sep, agg, num = "chr(31)", "string_agg(%s, chr(30))", "coalesce(a.number::text, '')"
+	}
+	fields := "a.question_id || " + sep + " || a.kind || " + sep + " || " + num + " || " + sep + " || a.choices || " + sep + " || a.category"
+	q := `/* response.Store.Pull */ SELECT r.sync_seq, r.id, r.survey_id, r.survey_version, COALESCE(r.invitation_id, ''),
+		r.contact_id, r.step_id, r.source, r.language, r.status, r.started_at, r.updated_at, r.completed_at,
+		COALESCE(c.external_id, ''), COALESCE((SELECT ` + fmt.Sprintf(agg, fields) + ` FROM response_answers a WHERE a.tenant_id = r.tenant_id AND a.response_id = r.id), '')
 		FROM responses r
 		LEFT JOIN contacts c ON c.tenant_id = r.tenant_id AND c.id = r.contact_id
 		WHERE r.tenant_id = ` + d.Arg(1) + ` AND ` + where + `
 		ORDER BY r.sync_seq, r.id LIMIT ` + d.Arg(len(args))
-	// The page and its answers are read in one read-only transaction: the
-	// same snapshot, so the answers are those of the rows of the page even
+	// The page and its comments are read in one read-only transaction: the
+	// same snapshot, so the comments are those of the rows of the page even
 	// when a response changes meanwhile.
 	tx, done, err := s.snapshot(ctx)
 	if err != nil {
@@ -84,19 +95,22 @@ func (s *Store) Pull(ctx context.Context, tenantID string, o PullOptions) ([]Pul
 		return nil, fmt.Errorf("pull responses: %w", db.Translate(err))
 	}
 	var out []Pulled
+	var texts bool
 	for rows.Next() {
 		var p Pulled
-		var status string
+		var status, answers string
 		var started, updated, completed int64
-		if err := rows.Scan(&p.Seq, &p.ID, &p.TenantID, &p.SurveyID, &p.SurveyVersion, &p.InvitationID, &p.ContactID, &p.StepID,
-			&p.Source, &p.Language, &p.NoticeID, &p.NoticeHash, &status, &p.Page, &started, &updated, &completed,
-			&p.ExternalID); err != nil {
+		if err := rows.Scan(&p.Seq, &p.ID, &p.SurveyID, &p.SurveyVersion, &p.InvitationID, &p.ContactID, &p.StepID,
+			&p.Source, &p.Language, &status, &started, &updated, &completed, &p.ExternalID, &answers); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("pull responses: %w", err)
 		}
+		p.TenantID = tenantID
 		p.Status = Status(status)
 		p.StartedAt, p.UpdatedAt, p.CompletedAt = db.Time(started), db.Time(updated), db.Time(completed)
-		p.Answers = survey.Answers{}
+		if p.setAnswers(answers) {
+			texts = true
+		}
 		out = append(out, p)
 	}
 	rows.Close()
@@ -111,13 +125,52 @@ func (s *Store) Pull(ctx context.Context, tenantID string, o PullOptions) ([]Pul
 	if err := pullStepKeys(ctx, tx, tenantID, out); err != nil {
 		return nil, err
 	}
-	// The answers of the same page: the page's selection again as a
+	if !o.Comments || !texts {
+		return out, nil
+	}
+	// The comments of the same page: the page's selection again as a
 	// subquery (cheaper than a list of its ids, and no sort).
 	page := `SELECT r.tenant_id, r.id FROM responses r WHERE r.tenant_id = ` + d.Arg(1) + ` AND ` + where + ` ORDER BY r.sync_seq, r.id LIMIT ` + d.Arg(len(args))
-	if err := s.pullAnswers(ctx, tx, tenantID, out, page, args, o.Comments); err != nil {
+	if err := s.pullComments(ctx, tx, tenantID, out, page, args); err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// setAnswers sets the answers and scores of p from their aggregated text
+// (fields separated by 0x1f, answers by 0x1e: question id, kind, number,
+// choices, category), leaving free texts out. It reports whether p has a
+// free-text answer.
+func (p *Pulled) setAnswers(agg string) (texts bool) {
+	p.Answers = make(survey.Answers, 4)
+	p.Scores = make([]survey.Score, 0, 4)
+	for agg != "" {
+		var a string
+		a, agg, _ = strings.Cut(agg, "\x1e")
+		qid, rest, _ := strings.Cut(a, "\x1f")
+		kind, rest, _ := strings.Cut(rest, "\x1f")
+		number, rest, _ := strings.Cut(rest, "\x1f")
+		choices, category, _ := strings.Cut(rest, "\x1f")
+		t := survey.Type(kind)
+		switch {
+		case t.Scale():
+			n, err := strconv.Atoi(number)
+			if err != nil {
+				continue
+			}
+			p.Answers[qid] = survey.Int(n)
+			p.Scores = append(p.Scores, survey.Score{QuestionID: qid, Type: t, Value: n, Category: survey.Category(category)})
+		case t == survey.TypeYesNo:
+			p.Answers[qid] = survey.YesNo(choices == survey.Yes)
+		case t.FreeText():
+			texts = true
+		case choices != "":
+			p.Answers[qid] = survey.Answer{Choices: strings.Split(choices, ",")}
+		}
+	}
+	// In question order, whatever order the answers came in.
+	slices.SortFunc(p.Scores, func(a, b survey.Score) int { return strings.Compare(a.QuestionID, b.QuestionID) })
+	return texts
 }
 
 // snapshot opens a read transaction on the read pool, in which every
@@ -134,22 +187,18 @@ func (s *Store) snapshot(ctx context.Context) (*sql.Tx, func(), error) {
 	return tx, func() { tx.Rollback() }, nil
 }
 
-// pullAnswers reads the answers of a page of responses in one query and,
-// when comments are asked for, opens the free texts with one vault lookup
-// for all the people of the page.
-func (s *Store) pullAnswers(ctx context.Context, tx *sql.Tx, tenantID string, page []Pulled, pageSQL string, args []any, comments bool) error {
+// pullComments opens the free-text answers of a page of responses, read
+// in one query, with one vault lookup for all the people of the page.
+func (s *Store) pullComments(ctx context.Context, tx *sql.Tx, tenantID string, page []Pulled, pageSQL string, args []any) error {
 	byID := make(map[string]*Pulled, len(page))
 	for i := range page {
 		byID[page[i].ID] = &page[i]
 	}
-	text := "NULL"
-	if comments {
-		text = "a.text_sealed"
-	}
-	rows, err := tx.QueryContext(ctx, `/* response.Store.pullAnswers */ SELECT a.response_id, a.question_id, a.kind, a.number, a.choices, `+text+`,
-		a.category FROM (`+pageSQL+`) p JOIN response_answers a ON a.tenant_id = p.tenant_id AND a.response_id = p.id`, args...)
+	rows, err := tx.QueryContext(ctx, `/* response.Store.pullComments */ SELECT a.response_id, a.question_id, a.text_sealed
+		FROM (`+pageSQL+`) p JOIN response_answers a ON a.tenant_id = p.tenant_id AND a.response_id = p.id
+		WHERE a.text_sealed IS NOT NULL`, args...)
 	if err != nil {
-		return fmt.Errorf("pull answers: %w", db.Translate(err))
+		return fmt.Errorf("pull comments: %w", db.Translate(err))
 	}
 	type sealedText struct {
 		p        *Pulled
@@ -159,41 +208,19 @@ func (s *Store) pullAnswers(ctx context.Context, tx *sql.Tx, tenantID string, pa
 	}
 	var texts []sealedText
 	for rows.Next() {
-		var rid, qid, kind, choices, category string
-		var number *int64
+		var rid, qid string
 		var sealed []byte
-		if err := rows.Scan(&rid, &qid, &kind, &number, &choices, &sealed, &category); err != nil {
+		if err := rows.Scan(&rid, &qid, &sealed); err != nil {
 			rows.Close()
-			return fmt.Errorf("pull answers: %w", err)
+			return fmt.Errorf("pull comments: %w", err)
 		}
-		p := byID[rid]
-		if p == nil {
-			continue
-		}
-		t := survey.Type(kind)
-		switch {
-		case t.Scale():
-			if number == nil {
-				continue
-			}
-			p.Answers[qid] = survey.Int(int(*number))
-			p.Scores = append(p.Scores, survey.Score{QuestionID: qid, Type: t, Value: int(*number), Category: survey.Category(category)})
-		case t == survey.TypeYesNo:
-			p.Answers[qid] = survey.YesNo(choices == survey.Yes)
-		case t.FreeText():
-			if len(sealed) > 0 {
-				texts = append(texts, sealedText{p, qid, sealed, Subject(p.ContactID, p.ID)})
-			}
-		case choices != "":
-			p.Answers[qid] = survey.Answer{Choices: strings.Split(choices, ",")}
+		if p := byID[rid]; p != nil && len(sealed) > 0 {
+			texts = append(texts, sealedText{p, qid, sealed, Subject(p.ContactID, p.ID)})
 		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("pull answers: %w", err)
-	}
-	for i := range page { // in question order, whatever order the rows came in
-		slices.SortFunc(page[i].Scores, func(a, b survey.Score) int { return strings.Compare(a.QuestionID, b.QuestionID) })
+		return fmt.Errorf("pull comments: %w", err)
 	}
 	if len(texts) == 0 {
 		return nil
@@ -208,7 +235,7 @@ func (s *Store) pullAnswers(ctx context.Context, tx *sql.Tx, tenantID string, pa
 	}
 	keys, err := s.vault.Subjects(ctx, nil, tenantID, subjects)
 	if err != nil {
-		return fmt.Errorf("pull answers: %w", err)
+		return fmt.Errorf("pull comments: %w", err)
 	}
 	for _, t := range texts {
 		k := keys[t.subjects]
@@ -222,7 +249,7 @@ func (s *Store) pullAnswers(ctx context.Context, tx *sql.Tx, tenantID string, pa
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("pull answers: %w", err)
+			return fmt.Errorf("pull comments: %w", err)
 		}
 		t.p.Answers[t.qid] = survey.Answer{Text: v}
 	}

@@ -74,8 +74,10 @@ func main() {
 	dbURL := flag.String("db", "", "PostgreSQL URL; empty for SQLite")
 	pgData := flag.String("pgdata", "", "the PostgreSQL data directory, to measure its CPU")
 	n := flag.Int("n", 1000000, "responses stored")
+	keep := flag.String("keep", "", "a data directory to keep: seeded on the first run, reused as it is by the next ones (to try a change quickly)")
+	pullOnly := flag.Bool("pull-only", false, "measure the pull only, not the export")
 	flag.Parse()
-	res, err := run(*avisBin, *dbURL, *pgData, *n)
+	res, err := run(*avisBin, *dbURL, *pgData, *n, *keep, *pullOnly)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "benchsync:", err)
 		os.Exit(1)
@@ -84,23 +86,34 @@ func main() {
 	fmt.Println(string(b))
 }
 
-func run(avisBin, dbURL, pgData string, n int) (Result, error) {
+func run(avisBin, dbURL, pgData string, n int, keep string, pullOnly bool) (Result, error) {
 	res := Result{Database: "sqlite", Responses: n, PageSize: 1000}
 	if dbURL != "" {
 		res.Database = "postgres"
 	}
-	dir, err := os.MkdirTemp("", "benchsync")
-	if err != nil {
-		return res, err
+	dir, seeded := keep, false
+	if keep == "" {
+		var err error
+		if dir, err = os.MkdirTemp("", "benchsync"); err != nil {
+			return res, err
+		}
+		defer os.RemoveAll(dir)
+	} else {
+		_, err := os.Stat(filepath.Join(keep, "seeded"))
+		seeded = err == nil
+		if err := os.MkdirAll(keep, 0o700); err != nil {
+			return res, err
+		}
 	}
-	defer os.RemoveAll(dir)
 	addr := proc.FreePort()
 	envv := append(os.Environ(), "AVIS_DATA="+dir, "AVIS_DATABASE_URL="+dbURL, "AVIS_ADDR="+addr, "AVIS_LOG_LEVEL=warn",
 		"AVIS_BASE_URL=http://"+addr, "AVIS_API_RATE=0")
-	cmd := exec.Command(avisBin, "tenant", "create", "--slug", "bench", "--name", "Boutique Exemple")
-	cmd.Env, cmd.Stderr = envv, os.Stderr
-	if err := cmd.Run(); err != nil {
-		return res, fmt.Errorf("tenant create: %w", err)
+	if !seeded {
+		cmd := exec.Command(avisBin, "tenant", "create", "--slug", "bench", "--name", "Boutique Exemple")
+		cmd.Env, cmd.Stderr = envv, os.Stderr
+		if err := cmd.Run(); err != nil {
+			return res, fmt.Errorf("tenant create: %w", err)
+		}
 	}
 	envv = append(envv, "AVIS_MASTER_KEY_FILE="+filepath.Join(dir, "master.key"))
 
@@ -125,15 +138,22 @@ func run(avisBin, dbURL, pgData string, n int) (Result, error) {
 		return res, err
 	}
 	t0 := time.Now()
-	if err := seed(ctx, d, au, tn.ID, n); err != nil {
-		return res, fmt.Errorf("seed: %w", err)
-	}
-	// What a database that has lived a while has: statistics, and on
-	// PostgreSQL no vacuum left to do (autovacuum would otherwise work on
-	// the fresh tables during the measures).
-	for _, q := range map[db.Dialect][]string{db.Postgres: {"VACUUM ANALYZE"}, db.SQLite: {"ANALYZE"}}[d.Dialect] {
-		if _, err := d.W.ExecContext(ctx, q); err != nil {
-			return res, fmt.Errorf("%s: %w", q, err)
+	if !seeded {
+		if err := seed(ctx, d, au, tn.ID, n); err != nil {
+			return res, fmt.Errorf("seed: %w", err)
+		}
+		// What a database that has lived a while has: statistics, and on
+		// PostgreSQL no vacuum left to do (autovacuum would otherwise work on
+		// the fresh tables during the measures).
+		for _, q := range map[db.Dialect][]string{db.Postgres: {"VACUUM ANALYZE"}, db.SQLite: {"ANALYZE"}}[d.Dialect] {
+			if _, err := d.W.ExecContext(ctx, q); err != nil {
+				return res, fmt.Errorf("%s: %w", q, err)
+			}
+		}
+		if keep != "" {
+			if err := os.WriteFile(filepath.Join(keep, "seeded"), nil, 0o600); err != nil {
+				return res, err
+			}
 		}
 	}
 	res.SeedS = time.Since(t0).Seconds()
@@ -161,7 +181,10 @@ func run(avisBin, dbURL, pgData string, n int) (Result, error) {
 	res.PullCPU, res.PullPGCPU = proc.CPU(serve.Pid())-cpu0, proc.PostgresCPU(pgData)-pg0
 	res.PeakRSSMB = proc.PeakRSS(serve.Pid())
 	stop()
-	fmt.Fprintf(os.Stderr, "%s: %d pages in %.1f s; exporting…\n", res.Database, res.Pages, res.PullS)
+	fmt.Fprintf(os.Stderr, "%s: %d pages in %.1f s\n", res.Database, res.Pages, res.PullS)
+	if pullOnly {
+		return res, nil
+	}
 
 	// Export.
 	sftpDir, err := os.MkdirTemp("", "benchsync-sftp")
