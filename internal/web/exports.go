@@ -121,7 +121,16 @@ func (s *Server) renderExports(w http.ResponseWriter, r *http.Request, rc *reqCt
 func (s *Server) exportProblems(rc *reqCtx, err error) map[string]string {
 	out := map[string]string{}
 	for _, p := range crmsync.ExportProblems(err) {
-		msg := s.cat.T(rc.lang, p.Format, p.Args...)
+		// An argument may be a problem of its own (the private key's,
+		// given as "%s").
+		args := make([]any, len(p.Args))
+		for i, a := range p.Args {
+			if text, ok := a.(string); ok {
+				a = s.transferText(rc, text)
+			}
+			args[i] = a
+		}
+		msg := s.cat.T(rc.lang, p.Format, args...)
 		if prev := out[p.Field]; prev != "" {
 			msg = prev + " " + msg
 		}
@@ -257,8 +266,11 @@ func (s *Server) exportTest(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 // problem writes what an export or an SFTP drop says went wrong in the
 // page's language (crmsync.TranslateProblem); words avis does not know,
 // such as a server's own, stay as they are.
-func (s *Server) problem(rc *reqCtx, err error) string {
-	return crmsync.TranslateProblem(err.Error(), func(f string, args ...any) string { return s.cat.T(rc.lang, f, args...) })
+func (s *Server) problem(rc *reqCtx, err error) string { return s.transferText(rc, err.Error()) }
+
+// transferText is problem for a stored text.
+func (s *Server) transferText(rc *reqCtx, stored string) string {
+	return crmsync.TranslateProblem(stored, func(f string, args ...any) string { return s.cat.T(rc.lang, f, args...) })
 }
 
 // KindName is the label of an export kind.

@@ -120,7 +120,7 @@ func (s *Server) sftpCreate(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 	})
 	switch {
 	case errors.Is(err, crmsync.ErrInvalid):
-		again(rc.t(s, "The source was not saved:") + " " + strings.TrimPrefix(err.Error(), crmsync.ErrInvalid.Error()+": "))
+		again(rc.t(s, "The source was not saved:") + " " + s.transferText(rc, strings.TrimPrefix(err.Error(), crmsync.ErrInvalid.Error()+": ")))
 	case errors.Is(err, db.ErrConflict):
 		again(rc.t(s, "A source of that name already exists: choose another name."))
 	case err != nil:

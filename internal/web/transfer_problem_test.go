@@ -35,7 +35,8 @@ func (n noImport) ImportFile(context.Context, string, string, string, io.Reader)
 // listening at the port) show why in the page's language — on /exports in
 // the list, the export log and the connection test, on /sftp in the list
 // and the host-key check — with the host, the fingerprints and the folder
-// kept; in English, the words avis stored.
+// kept; in English, the words avis stored. A private key that cannot be
+// read is said in French on the export form too.
 func TestTransferProblemsTranslated(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
@@ -138,9 +139,16 @@ func TestTransferProblemsTranslated(t *testing.T) {
 		})
 	}
 
+	// A private key that is not one, on the export form.
+	r := fr.post("/exports", url.Values{"csrf": {fr.csrf("/exports")}, "name": {"key"}, "auth": {"key"}, "private_key": {"not a key"}})
+	if got := html.UnescapeString(r.body); r.status != http.StatusUnprocessableEntity ||
+		!strings.Contains(got, "la clé privée est illisible (ssh: no key found) : collez tout le fichier de la clé privée") {
+		t.Errorf("French export form with a bad key: %d\n%s", r.status, got)
+	}
+
 	// Reading the host key of a port where nothing listens.
 	closed := url.Values{"csrf": {fr.csrf("/sftp")}, "host": {"127.0.0.1"}, "port": {"1"}}
-	r := fr.post("/sftp/hostkey", closed)
+	r = fr.post("/sftp/hostkey", closed)
 	if got := html.UnescapeString(r.body); r.status != http.StatusBadGateway ||
 		!strings.Contains(got, "lecture de la clé d'hôte de 127.0.0.1:1 : impossible de joindre le serveur SFTP 127.0.0.1:1 : 127.0.0.1:1 refuse la connexion") {
 		t.Errorf("French host-key check of a closed port: %d\n%s", r.status, got)
