@@ -95,6 +95,15 @@ const (
 	xferReport         = "cannot write the report %s on the SFTP server: %s"
 )
 
+// What the row writers said before they let the destination's own words
+// through (writeFailed): kept so that the export logs of that time are
+// still translated.
+const (
+	xferOldCSVRow  = "write a CSV row: %s"
+	xferOldCSV     = "write CSV: %s"
+	xferOldJSONRow = "write a JSON line: %s"
+)
+
 // The words of the system and of Go's libraries that the formats above
 // carry as arguments: TranslateProblem translates them inside the
 // sentence. Go's own texts, kept stable by its compatibility promise.
@@ -131,6 +140,7 @@ var transferProblems = []string{
 	xferFTPSRename, xferFTPSRemove,
 
 	xferInterrupted, xferNotNoted, xferTooMany, xferStoppedEnd, xferPartLeft, xferExportPassword, xferExportKey,
+	xferOldCSVRow, xferOldCSV, xferOldJSONRow,
 
 	xferSourcePassword, xferSourceKey, xferFetchStopped, xferMore, xferSubIsFile, xferSubRead, xferSubCreate, xferListStopped,
 	xferList, xferOpenFile, xferImportFailed, xferImportStopped, xferMove, xferReadDir, xferFullDir, xferReportCreate, xferReport,
