@@ -16,6 +16,7 @@ import (
 // exportRow is one row of an export file, with its place in the feed.
 type exportRow struct {
 	seq   int64
+	id    string
 	cells []string
 	obj   any
 }
@@ -27,9 +28,12 @@ type exportKind struct {
 	columns func(personal bool) []string
 	// end is the current end of this kind's feed for the tenant.
 	end func(ctx context.Context, s *ExportStore, tenantID string) (int64, error)
-	// page returns the rows after seq after and up to upTo, at most limit,
-	// in feed order.
-	page func(ctx context.Context, s *ExportStore, sc Schedule, after, upTo int64, limit int) ([]exportRow, error)
+	// page returns the rows after the row (after, afterID) — after every
+	// row of sequence after when afterID is "" — and up to sequence upTo,
+	// at most limit, in feed order: by sequence, then id, since the rows of
+	// one grouped commit share a sequence number and a page may end among
+	// them.
+	page func(ctx context.Context, s *ExportStore, sc Schedule, after int64, afterID string, upTo int64, limit int) ([]exportRow, error)
 	// mark is the schedule's watermark column of this kind.
 	mark string
 }
@@ -159,13 +163,14 @@ func responsesEnd(ctx context.Context, s *ExportStore, tenantID string) (int64, 
 // scaleKinds are the answer kinds that are scores.
 var scaleKinds = map[string]bool{"nps": true, "csat": true, "ces": true, "rating": true}
 
-func responsesPage(ctx context.Context, s *ExportStore, sc Schedule, after, upTo int64, limit int) ([]exportRow, error) {
+func responsesPage(ctx context.Context, s *ExportStore, sc Schedule, after int64, afterID string, upTo int64, limit int) ([]exportRow, error) {
 	rows, err := s.d.R.QueryContext(ctx, `/* crmsync.responsesPage */ SELECT r.sync_seq, r.id, COALESCE(c.external_id, ''),
 		r.contact_id, r.survey_id, r.survey_version, r.step_id, r.source, r.status, r.language, r.started_at,
 		r.completed_at, r.updated_at
 		FROM responses r LEFT JOIN contacts c ON c.tenant_id = r.tenant_id AND c.id = r.contact_id
-		WHERE r.tenant_id = $1 AND r.sync_seq > $2 AND r.sync_seq <= $3 ORDER BY r.sync_seq LIMIT $4`,
-		sc.TenantID, after, upTo, limit)
+		WHERE r.tenant_id = $1 AND r.sync_seq >= $2 AND (r.sync_seq > $2 OR $3 <> '' AND r.id > $3) AND r.sync_seq <= $4
+		ORDER BY r.sync_seq, r.id LIMIT $5`,
+		sc.TenantID, after, afterID, upTo, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read responses: %w", err)
 	}
@@ -216,7 +221,7 @@ func responsesPage(ctx context.Context, s *ExportStore, sc Schedule, after, upTo
 				l.Comments = map[string]string{}
 			}
 		}
-		out[i] = exportRow{seq: seqs[i], cells: l.cells(sc.Personal), obj: l}
+		out[i] = exportRow{seq: seqs[i], id: l.ResponseID, cells: l.cells(sc.Personal), obj: l}
 	}
 	return out, nil
 }
@@ -395,13 +400,14 @@ func invitationsEnd(ctx context.Context, s *ExportStore, tenantID string) (int64
 	return n, err
 }
 
-func invitationsPage(ctx context.Context, s *ExportStore, sc Schedule, after, upTo int64, limit int) ([]exportRow, error) {
+func invitationsPage(ctx context.Context, s *ExportStore, sc Schedule, after int64, afterID string, upTo int64, limit int) ([]exportRow, error) {
 	rows, err := s.d.R.QueryContext(ctx, `/* crmsync.invitationsPage */ SELECT i.sync_seq, i.id, COALESCE(c.external_id, ''),
 		i.contact_id, i.survey_id, i.step_id, i.channel, i.status, i.reason, i.due_at, i.sent_at, i.delivered_at,
 		i.answered_at, i.expires_at, i.updated_at
 		FROM invitations i LEFT JOIN contacts c ON c.tenant_id = i.tenant_id AND c.id = i.contact_id
-		WHERE i.tenant_id = $1 AND i.sync_seq > $2 AND i.sync_seq <= $3 ORDER BY i.sync_seq LIMIT $4`,
-		sc.TenantID, after, upTo, limit)
+		WHERE i.tenant_id = $1 AND i.sync_seq >= $2 AND (i.sync_seq > $2 OR $3 <> '' AND i.id > $3) AND i.sync_seq <= $4
+		ORDER BY i.sync_seq, i.id LIMIT $5`,
+		sc.TenantID, after, afterID, upTo, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read invitations: %w", err)
 	}
@@ -418,7 +424,7 @@ func invitationsPage(ctx context.Context, s *ExportStore, sc Schedule, after, up
 		}
 		l.DueAt, l.SentAt, l.DeliveredAt, l.AnsweredAt = stamp(due), stamp(sent), stamp(delivered), stamp(answered)
 		l.ExpiresAt, l.UpdatedAt = stamp(expires), stamp(updated)
-		out = append(out, exportRow{seq: seq, obj: l})
+		out = append(out, exportRow{seq: seq, id: l.InvitationID, obj: l})
 		contactIDs = append(contactIDs, contactID)
 	}
 	rows.Close()
@@ -467,7 +473,8 @@ func unsubscribesEnd(ctx context.Context, s *ExportStore, tenantID string) (int6
 	return n, err
 }
 
-func unsubscribesPage(ctx context.Context, s *ExportStore, sc Schedule, after, upTo int64, limit int) ([]exportRow, error) {
+// unsubscribesPage pages by sequence alone: an event's is its own.
+func unsubscribesPage(ctx context.Context, s *ExportStore, sc Schedule, after int64, _ string, upTo int64, limit int) ([]exportRow, error) {
 	rows, err := s.d.R.QueryContext(ctx, `/* crmsync.unsubscribesPage */ SELECT seq, id, contact_id, external_id, occurred_at
 		FROM feed_events WHERE tenant_id = $1 AND seq > $2 AND seq <= $3 AND type = $4 ORDER BY seq LIMIT $5`,
 		sc.TenantID, after, upTo, feed.ContactUnsubscribed, limit)

@@ -172,7 +172,7 @@ func (s *ExportStore) export(ctx context.Context, sc Schedule, start time.Time, 
 		if to <= from {
 			continue
 		}
-		first, err := k.page(ctx, s, sc, from, to, s.chunk)
+		first, err := k.page(ctx, s, sc, from, "", to, s.chunk)
 		if err != nil {
 			return err
 		}
@@ -293,7 +293,7 @@ func (s *ExportStore) upload(ctx context.Context, conn exportConn, sc Schedule, 
 				return failf(nil, xferStoppedEnd, err)
 			}
 			var err error
-			if page, err = k.page(ctx, s, sc, page[len(page)-1].seq, to, s.chunk); err != nil {
+			if page, err = k.page(ctx, s, sc, page[len(page)-1].seq, page[len(page)-1].id, to, s.chunk); err != nil {
 				return err
 			}
 		}

@@ -156,6 +156,48 @@ func TestExportResponsesCSV(t *testing.T) {
 	}
 }
 
+// TestExportGroupedCommit: the rows of one grouped commit share a
+// sequence number; a page that ends among them goes on with the rest of
+// them, so every response is in the file exactly once, and the next run
+// has nothing left to write.
+func TestExportGroupedCommit(t *testing.T) {
+	ctx := context.Background()
+	e := newExportEnv(t)
+	srv := startServer(t)
+	if err := os.MkdirAll(filepath.Join(srv.Dir, "out"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{}
+	for i := range 7 {
+		want[e.seedResponse(t, "", i, "")] = true
+	}
+	// Five of them committed together: one sequence number.
+	if _, err := e.d.W.ExecContext(ctx, `UPDATE responses SET sync_seq = (SELECT MIN(sync_seq) FROM responses WHERE tenant_id = $1)
+		WHERE tenant_id = $1 AND sync_seq < (SELECT MIN(sync_seq) FROM responses WHERE tenant_id = $1) + 5`, e.tenant); err != nil {
+		t.Fatal(err)
+	}
+	e.x.chunk = 2 // pages end inside the group
+	sc := e.schedule(t, srv.exportInput("out"))
+	run, err := e.x.Run(ctx, e.tenant, sc.ID, CauseManual)
+	if err != nil || run.Outcome != RunOK || run.Rows != 7 {
+		t.Fatalf("Run = %+v, %v: want 7 rows", run, err)
+	}
+	recs := readCSV(t, srv.read(t, "out/"+run.Files[0]), ',')
+	for _, rec := range recs[1:] {
+		if !want[rec[0]] {
+			t.Errorf("response %s written twice or unknown", rec[0])
+		}
+		delete(want, rec[0])
+	}
+	if len(want) > 0 {
+		t.Errorf("responses missing from the file: %v", want)
+	}
+	again, err := e.x.Run(ctx, e.tenant, sc.ID, CauseSchedule)
+	if err != nil || again.Outcome != RunNothing {
+		t.Fatalf("second run = %+v, %v: want nothing written", again, err)
+	}
+}
+
 // TestExportFormats writes every kind in each format with the personal
 // switch on: the Windows-1252 file decodes back to the same text (with ?
 // for what it cannot hold), JSON Lines holds one object per row, and an
