@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -26,6 +27,13 @@ func serve(ctx context.Context, e env, args []string) error {
 	c, _, err := loadConfig(e, "serve", args, nil)
 	if err != nil {
 		return err
+	}
+	// A server's live heap is small and its garbage is short-lived (pages,
+	// query rows): collecting when the heap has grown by 400% rather than
+	// Go's 100% spends a quarter less CPU on it for tens of MB more. GOGC
+	// and GOMEMLIMIT in the environment win.
+	if e.getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
 	}
 	start := time.Now()
 	a, err := open(ctx, e, c)
