@@ -51,6 +51,45 @@ type PullOptions struct {
 // response committed later; a response that changes again moves to the end
 // and is read again.
 func (s *Store) Pull(ctx context.Context, tenantID string, o PullOptions) ([]Pulled, error) {
+	// The page and its comments are read in one read-only transaction: the
+	// same snapshot, so the comments are those of the rows of the page even
+	// when a response changes meanwhile.
+	tx, done, err := s.snapshot(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("pull responses: %w", db.Translate(err))
+	}
+	defer done()
+	var out []Pulled
+	texts, err := s.pull(ctx, tx, tenantID, o, func(p *Pulled) error {
+		out = append(out, *p)
+		return nil
+	})
+	if err != nil || !o.Comments || !texts {
+		return out, err
+	}
+	if err := s.pullComments(ctx, tx, tenantID, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// PullEach calls each with the responses Pull returns without comments, in
+// order, as they are read: a caller can write one while the database
+// reads the next. It stops at the first error each returns.
+func (s *Store) PullEach(ctx context.Context, tenantID string, o PullOptions, each func(*Pulled) error) error {
+	tx, done, err := s.snapshot(ctx)
+	if err != nil {
+		return fmt.Errorf("pull responses: %w", db.Translate(err))
+	}
+	defer done()
+	o.Comments = false
+	_, err = s.pull(ctx, tx, tenantID, o, each)
+	return err
+}
+
+// pull reads the page o names in tx and calls each with its responses; it
+// reports whether any has a free-text answer.
+func (s *Store) pull(ctx context.Context, tx *sql.Tx, tenantID string, o PullOptions, each func(*Pulled) error) (texts bool, err error) {
 	d := s.db.Dialect
 	args := []any{tenantID}
 	var where string
@@ -66,6 +105,12 @@ func (s *Store) Pull(ctx context.Context, tenantID string, o PullOptions) ([]Pul
 		o.Limit = 1
 	}
 	args = append(args, o.Limit)
+	// The steps' keys: a tenant has a few steps, read once rather than
+	// looked up for each of a thousand responses.
+	steps, err := pullStepKeys(ctx, tx, tenantID)
+	if err != nil {
+		return false, err
+	}
 	// The answers come with their response, as one aggregated text of
 	// fields (question ids and choice keys are slugs: no control
 	// characters), rather than a second query with a row per answer.
@@ -82,59 +127,34 @@ func (s *Store) Pull(ctx context.Context, tenantID string, o PullOptions) ([]Pul
 		LEFT JOIN contacts c ON c.tenant_id = r.tenant_id AND c.id = r.contact_id
 		WHERE r.tenant_id = ` + d.Arg(1) + ` AND ` + where + `
 		ORDER BY r.sync_seq, r.id LIMIT ` + d.Arg(len(args))
-	// The page and its comments are read in one read-only transaction: the
-	// same snapshot, so the comments are those of the rows of the page even
-	// when a response changes meanwhile.
-	tx, done, err := s.snapshot(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("pull responses: %w", db.Translate(err))
-	}
-	defer done()
 	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("pull responses: %w", db.Translate(err))
+		return false, fmt.Errorf("pull responses: %w", db.Translate(err))
 	}
-	var out []Pulled
-	var texts bool
+	defer rows.Close()
 	for rows.Next() {
 		var p Pulled
 		var status, answers string
 		var started, updated, completed int64
 		if err := rows.Scan(&p.Seq, &p.ID, &p.SurveyID, &p.SurveyVersion, &p.InvitationID, &p.ContactID, &p.StepID,
 			&p.Source, &p.Language, &status, &started, &updated, &completed, &p.ExternalID, &answers); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("pull responses: %w", err)
+			return false, fmt.Errorf("pull responses: %w", err)
 		}
 		p.TenantID = tenantID
 		p.Status = Status(status)
 		p.StartedAt, p.UpdatedAt, p.CompletedAt = db.Time(started), db.Time(updated), db.Time(completed)
+		p.StepKey = steps[p.StepID]
 		if p.setAnswers(answers) {
 			texts = true
 		}
-		out = append(out, p)
+		if err := each(&p); err != nil {
+			return false, err
+		}
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("pull responses: %w", err)
+		return false, fmt.Errorf("pull responses: %w", err)
 	}
-	if len(out) == 0 {
-		return out, nil
-	}
-	// The steps' keys: a tenant has a few steps, read once rather than
-	// looked up for each of a thousand responses.
-	if err := pullStepKeys(ctx, tx, tenantID, out); err != nil {
-		return nil, err
-	}
-	if !o.Comments || !texts {
-		return out, nil
-	}
-	// The comments of the same page: the page's selection again as a
-	// subquery (cheaper than a list of its ids, and no sort).
-	page := `SELECT r.tenant_id, r.id FROM responses r WHERE r.tenant_id = ` + d.Arg(1) + ` AND ` + where + ` ORDER BY r.sync_seq, r.id LIMIT ` + d.Arg(len(args))
-	if err := s.pullComments(ctx, tx, tenantID, out, page, args); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return texts, nil
 }
 
 // setAnswers sets the answers and scores of p from their aggregated text
@@ -188,17 +208,13 @@ func (s *Store) snapshot(ctx context.Context) (*sql.Tx, func(), error) {
 }
 
 // pullComments opens the free-text answers of a page of responses, read
-// in one query, with one vault lookup for all the people of the page.
-func (s *Store) pullComments(ctx context.Context, tx *sql.Tx, tenantID string, page []Pulled, pageSQL string, args []any) error {
+// by batches of ids, with one vault lookup for all the people of the page.
+func (s *Store) pullComments(ctx context.Context, tx *sql.Tx, tenantID string, page []Pulled) error {
 	byID := make(map[string]*Pulled, len(page))
+	ids := make([]any, 0, len(page))
 	for i := range page {
 		byID[page[i].ID] = &page[i]
-	}
-	rows, err := tx.QueryContext(ctx, `/* response.Store.pullComments */ SELECT a.response_id, a.question_id, a.text_sealed
-		FROM (`+pageSQL+`) p JOIN response_answers a ON a.tenant_id = p.tenant_id AND a.response_id = p.id
-		WHERE a.text_sealed IS NOT NULL`, args...)
-	if err != nil {
-		return fmt.Errorf("pull comments: %w", db.Translate(err))
+		ids = append(ids, page[i].ID)
 	}
 	type sealedText struct {
 		p        *Pulled
@@ -207,20 +223,28 @@ func (s *Store) pullComments(ctx context.Context, tx *sql.Tx, tenantID string, p
 		subjects string
 	}
 	var texts []sealedText
-	for rows.Next() {
-		var rid, qid string
-		var sealed []byte
-		if err := rows.Scan(&rid, &qid, &sealed); err != nil {
-			rows.Close()
+	for start := 0; start < len(ids); start += 500 {
+		in, args := db.InList(s.db.Dialect, []any{tenantID}, ids[start:min(start+500, len(ids))])
+		rows, err := tx.QueryContext(ctx, `/* response.Store.pullComments */ SELECT response_id, question_id, text_sealed
+			FROM response_answers WHERE tenant_id = $1 AND text_sealed IS NOT NULL AND response_id IN `+in, args...)
+		if err != nil {
+			return fmt.Errorf("pull comments: %w", db.Translate(err))
+		}
+		for rows.Next() {
+			var rid, qid string
+			var sealed []byte
+			if err := rows.Scan(&rid, &qid, &sealed); err != nil {
+				rows.Close()
+				return fmt.Errorf("pull comments: %w", err)
+			}
+			if p := byID[rid]; p != nil && len(sealed) > 0 {
+				texts = append(texts, sealedText{p, qid, sealed, Subject(p.ContactID, p.ID)})
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
 			return fmt.Errorf("pull comments: %w", err)
 		}
-		if p := byID[rid]; p != nil && len(sealed) > 0 {
-			texts = append(texts, sealedText{p, qid, sealed, Subject(p.ContactID, p.ID)})
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("pull comments: %w", err)
 	}
 	if len(texts) == 0 {
 		return nil
@@ -256,27 +280,23 @@ func (s *Store) pullComments(ctx context.Context, tx *sql.Tx, tenantID string, p
 	return nil
 }
 
-// pullStepKeys sets the key of each response's journey step.
-func pullStepKeys(ctx context.Context, tx *sql.Tx, tenantID string, page []Pulled) error {
+// pullStepKeys returns the keys of the tenant's journey steps by id.
+func pullStepKeys(ctx context.Context, tx *sql.Tx, tenantID string) (map[string]string, error) {
 	rows, err := tx.QueryContext(ctx, `/* response.Store.Pull */ SELECT id, key FROM journey_steps WHERE tenant_id = $1`, tenantID)
 	if err != nil {
-		return fmt.Errorf("pull responses: steps: %w", db.Translate(err))
+		return nil, fmt.Errorf("pull responses: steps: %w", db.Translate(err))
 	}
+	defer rows.Close()
 	keys := map[string]string{}
 	for rows.Next() {
 		var id, key string
 		if err := rows.Scan(&id, &key); err != nil {
-			rows.Close()
-			return fmt.Errorf("pull responses: steps: %w", err)
+			return nil, fmt.Errorf("pull responses: steps: %w", err)
 		}
 		keys[id] = key
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("pull responses: steps: %w", err)
+		return nil, fmt.Errorf("pull responses: steps: %w", err)
 	}
-	for i := range page {
-		page[i].StepKey = keys[page[i].StepID]
-	}
-	return nil
+	return keys, nil
 }

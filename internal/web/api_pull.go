@@ -158,7 +158,11 @@ func (s *Server) apiResponses(w http.ResponseWriter, r *http.Request, k account.
 	if !ok {
 		return
 	}
-	items, err := s.Responses.Pull(r.Context(), k.TenantID, response.PullOptions{AfterSeq: c.seq, AfterID: c.id, Limit: limit + 1, Comments: include["comments"]})
+	if !include["comments"] {
+		s.streamResponses(w, r, k, c, limit)
+		return
+	}
+	items, err := s.Responses.Pull(r.Context(), k.TenantID, response.PullOptions{AfterSeq: c.seq, AfterID: c.id, Limit: limit + 1, Comments: true})
 	if err != nil {
 		s.Log.Error("api: pull responses", "err", err)
 		problem(w, publicError(err))
@@ -171,7 +175,82 @@ func (s *Server) apiResponses(w http.ResponseWriter, r *http.Request, k account.
 	if n := len(items); n > 0 {
 		next = encodeCursor(cursorResponses, cursor{items[n-1].Seq, items[n-1].ID})
 	}
-	writeResponsesPage(w, items, include["comments"], next, hasMore)
+	writeResponsesPage(w, items, true, next, hasMore)
+}
+
+// streamResponses writes a page of responses without comments as the
+// database reads it, so that the client reads the first responses while
+// avis encodes the next and the database reads further. An error before
+// the first bytes are sent is answered as a problem; after, the connection
+// is cut, so that the client sees a broken answer, never a short page.
+func (s *Server) streamResponses(w http.ResponseWriter, r *http.Request, k account.APIKey, c cursor, limit int) {
+	pw := &pageWriter{w: w}
+	n, hasMore, last := 0, false, c
+	err := s.Responses.PullEach(r.Context(), k.TenantID, response.PullOptions{AfterSeq: c.seq, AfterID: c.id, Limit: limit + 1},
+		func(p *response.Pulled) error {
+			if n == limit {
+				hasMore = true
+				return nil
+			}
+			if n == 0 {
+				pw.b = append(pw.b, `{"data":[`...)
+			} else {
+				pw.b = append(pw.b, ',')
+			}
+			n++
+			pw.b = appendPulled(pw.b, *p, false)
+			last = cursor{p.Seq, p.ID}
+			return pw.flushSome()
+		})
+	if err != nil {
+		s.Log.Error("api: pull responses", "err", err)
+		if !pw.sent {
+			problem(w, publicError(err))
+			return
+		}
+		panic(http.ErrAbortHandler)
+	}
+	if n == 0 {
+		pw.b = append(pw.b, `{"data":[`...)
+	}
+	pw.b = append(pw.b, `],"next_cursor":`...)
+	pw.b = appendJSONString(pw.b, encodeCursor(cursorResponses, last))
+	pw.b = append(pw.b, `,"has_more":`...)
+	pw.b = strconv.AppendBool(pw.b, hasMore)
+	pw.b = append(pw.b, "}\n"...)
+	pw.flush()
+}
+
+// pageWriter sends a JSON page by pieces of about 32 KB.
+type pageWriter struct {
+	w    http.ResponseWriter
+	b    []byte
+	sent bool
+	err  error
+}
+
+// flushSome sends what is buffered once it is large enough.
+func (pw *pageWriter) flushSome() error {
+	if len(pw.b) < 32<<10 {
+		return nil
+	}
+	return pw.flush()
+}
+
+// flush sends what is buffered, the headers first.
+func (pw *pageWriter) flush() error {
+	if pw.err != nil {
+		return pw.err
+	}
+	if !pw.sent {
+		pw.sent = true
+		pw.w.Header().Set("Content-Type", "application/json")
+		pw.w.Header().Set("Cache-Control", "no-store")
+		pw.w.WriteHeader(http.StatusOK)
+	}
+	_, pw.err = pw.w.Write(pw.b)
+	pw.b = pw.b[:0]
+	return pw.err
 }
 
 // apiResponse answers one response.

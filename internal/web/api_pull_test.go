@@ -337,4 +337,15 @@ func TestAPIPullWhileWriting(t *testing.T) {
 			t.Errorf("response %s written but never read", id)
 		}
 	}
+
+	// The whole list in one page: streamed by pieces of 32 KB, it is the
+	// page written at once (the path of include=comments; none here).
+	_, _, streamed := apiDo(t, e, "GET", "/api/v1/responses?limit=1000", key, nil)
+	_, _, whole := apiDo(t, e, "GET", "/api/v1/responses?limit=1000&include=comments", key, nil)
+	if d, _ := streamed["data"].([]any); len(d) != writers*each || streamed["has_more"] != false {
+		t.Fatalf("one page of %d responses: %d, has_more %v", writers*each, len(d), streamed["has_more"])
+	}
+	if a, b := mustJSON(streamed), mustJSON(whole); a != b || len(a) < 64<<10 {
+		t.Errorf("the streamed page (%d bytes) differs from the page written at once (%d bytes)", len(a), len(b))
+	}
 }

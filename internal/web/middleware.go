@@ -44,7 +44,12 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		start := time.Now()
 		rec := &recorder{ResponseWriter: w}
 		defer func() {
-			if p := recover(); p != nil {
+			p := recover()
+			if p == http.ErrAbortHandler {
+				// A handler cut an answer it had begun: net/http closes the
+				// connection once this is counted.
+				defer panic(p)
+			} else if p != nil {
 				s.Log.Error("panic while serving a request", "route", r.Pattern, "panic", p)
 				if rec.status == 0 {
 					s.fail(rec, r, publicError(nil))
