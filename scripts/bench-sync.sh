@@ -3,7 +3,11 @@
 # PostgreSQL.
 #   - webhooks: 64 clients answer W invitations (20,000 by default) through
 #     the survey page at up to RATE responses/s (1,000), and a receiver on
-#     loopback notes when each response.completed webhook arrives;
+#     loopback notes when each response.completed webhook arrives; then the
+#     same with the responses written through the response store by the
+#     benchmark's process (the survey page's Submit without HTTP), which
+#     can bring RATE responses a second where browsers on the same two
+#     cores cannot;
 #   - pull: N (1,000,000 by default) complete responses are stored, then a
 #     CRM client pulls them all with the cursor of GET /api/v1/responses in
 #     pages of 1,000 through `avis serve`;
@@ -27,6 +31,9 @@ psql "$AVIS_TEST_POSTGRES_URL" -qc 'CREATE DATABASE avis_bench_hooks' >/dev/null
 pgurl=${AVIS_TEST_POSTGRES_URL/\/postgres?/\/avis_bench_sync?}
 hookurl=${AVIS_TEST_POSTGRES_URL/\/postgres?/\/avis_bench_hooks?}
 
+psql "$AVIS_TEST_POSTGRES_URL" -qc 'CREATE DATABASE avis_bench_hooks_direct' >/dev/null
+directurl=${AVIS_TEST_POSTGRES_URL/\/postgres?/\/avis_bench_hooks_direct?}
+
 declare -A r h
 for db in sqlite postgres; do
 	url="" pgdata=""
@@ -34,6 +41,10 @@ for db in sqlite postgres; do
 	echo "$db, webhooks of $w responses at up to $rate/s…" >&2
 	h[$db]=$("$tmp/benchanswer" -avis "$tmp/avis" -db "$url" -pgdata "$pgdata" -n "$w" -rate "$rate" -webhook 2>/dev/null | tail -1)
 	echo "${h[$db]}" >&2
+	[ $db = postgres ] && url=$directurl
+	echo "$db, webhooks of $w responses written directly at up to $rate/s…" >&2
+	h[$db-direct]=$("$tmp/benchanswer" -avis "$tmp/avis" -db "$url" -pgdata "$pgdata" -n "$w" -rate "$rate" -webhook -direct 2>/dev/null | tail -1)
+	echo "${h[$db-direct]}" >&2
 done
 for db in sqlite postgres; do
 	url="" pgdata=""
@@ -74,11 +85,18 @@ delay runs from the response's completion time (\`completed_at\` in the
 payload, set in the transaction that stores it) to the webhook's arrival.
 "Answered / received / missing" counts the thank-you pages, the distinct
 webhooks received and those still missing 60 s after the last answer.
+Browsers and avis on two cores cannot bring 1,000 responses a second, so
+the last two rows write the responses through the response store in the
+benchmark's process, as the survey page's POST does (page by page, the
+webhook hook in the same transaction) but without HTTP, one starting every
+millisecond at most, while \`avis serve\` delivers the webhooks.
 
 | Database | Responses/s | Answered / received / missing | Delay p50 / p99 / max | CPU avis (/ PostgreSQL) | Target |
 |---|---|---|---|---|---|
-$(hookrow sqlite SQLite)
-$(hookrow postgres PostgreSQL " / $(g postgres postgres_cpu_s) s")
+$(hookrow sqlite "SQLite, survey pages")
+$(hookrow postgres "PostgreSQL, survey pages" " / $(g postgres postgres_cpu_s) s")
+$(hookrow sqlite-direct "SQLite, response store")
+$(hookrow postgres-direct "PostgreSQL, response store" " / $(g postgres-direct postgres_cpu_s) s")
 
 **Pull.** One CRM client reads every response through \`avis serve\` with
 the cursor of \`GET /api/v1/responses?limit=1000\`, one page after the

@@ -92,6 +92,9 @@ type Result struct {
 	// Rate is the pace at which clients started responses (0: as fast as
 	// they could).
 	Rate float64 `json:"rate"`
+	// Direct is set when the responses were written through the response
+	// store in the benchmark's process, not by browsers (-direct).
+	Direct bool `json:"direct"`
 	// With -webhook: the response.completed webhooks the loopback receiver
 	// accepted, those missing at the end, and the time from each
 	// response's completion (its completed_at) to its webhook's arrival.
@@ -110,8 +113,9 @@ func main() {
 	pgData := flag.String("pgdata", "", "the PostgreSQL server's data directory, to measure its CPU")
 	rate := flag.Float64("rate", 0, "responses started per second, all clients together (0: as fast as they can)")
 	webhook := flag.Bool("webhook", false, "send each completed response to a webhook receiver on loopback and measure the delay")
+	directly := flag.Bool("direct", false, "answer through the response store in this process, as the survey page does but without HTTP (with -webhook: responses arrive faster than browsers could bring them)")
 	flag.Parse()
-	res, err := run(*avisBin, *dbURL, *pgData, *n, *clients, *rate, *webhook)
+	res, err := run(*avisBin, *dbURL, *pgData, *n, *clients, *rate, *webhook, *directly)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "benchanswer:", err)
 		os.Exit(1)
@@ -144,8 +148,8 @@ const surveyJSON = `{"avis_survey": 1, "name": "Après la livraison", "default_l
   ]}
  ]}`
 
-func run(avisBin, dbURL, pgData string, n, clients int, rate float64, webhook bool) (Result, error) {
-	res := Result{Database: "sqlite", Invitations: n, Clients: clients, Rate: rate}
+func run(avisBin, dbURL, pgData string, n, clients int, rate float64, webhook, directly bool) (Result, error) {
+	res := Result{Database: "sqlite", Invitations: n, Clients: clients, Rate: rate, Direct: directly}
 	if dbURL != "" {
 		res.Database = "postgres"
 	}
@@ -193,8 +197,10 @@ func run(avisBin, dbURL, pgData string, n, clients int, rate float64, webhook bo
 		// Redirects are followed by hand: each request is measured.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	if res.PageHTMLBytes, res.PageCSSBytes, err = pageSize(client, base, tokens[0]); err != nil {
-		return res, err
+	if !directly {
+		if res.PageHTMLBytes, res.PageCSSBytes, err = pageSize(client, base, tokens[0]); err != nil {
+			return res, err
+		}
 	}
 
 	avisCPU0, selfCPU0, pgCPU0 := proc.CPU(serve.Pid()), proc.CPU(os.Getpid()), proc.PostgresCPU(pgData)
@@ -210,7 +216,21 @@ func run(avisBin, dbURL, pgData string, n, clients int, rate float64, webhook bo
 		defer tick.Stop()
 		pace = tick.C
 	}
+	if directly {
+		lat, nfailed, err := direct(dir, dbURL, tenantID, clients, rate)
+		if err != nil {
+			return res, err
+		}
+		for _, l := range lat {
+			acked.Add(int64(len(l)))
+		}
+		failed.Add(nfailed)
+		respLat = lat
+	}
 	for c := range clients {
+		if directly {
+			break
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
