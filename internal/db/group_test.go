@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"avis/internal/db"
@@ -103,7 +105,7 @@ func TestGroupCommitOnce(t *testing.T) {
 				defer wg.Done()
 				<-start
 				err := g.Do(func(tx *sql.Tx) error {
-					v, err := g.Once("v", func() (any, error) {
+					v, err := g.Once(tx, "v", func() (any, error) {
 						mu.Lock()
 						next++
 						v := next
@@ -148,5 +150,81 @@ func TestGroupCommitOnce(t *testing.T) {
 	}
 	if orphans := count(`SELECT count(*) FROM once_used u WHERE NOT EXISTS (SELECT 1 FROM once_made m WHERE m.v = u.v)`); orphans != 0 {
 		t.Errorf("%d callers used a value made in a transaction that rolled back", orphans)
+	}
+}
+
+// TestGroupCommitLater: work put off with Later runs at the end of its
+// transaction, after the work of every caller of the group, once per
+// committed caller; a failure there fails the group, whose callers run
+// again alone; with Parallel, groups run side by side and each caller's
+// outcome is still its own.
+func TestGroupCommitLater(t *testing.T) {
+	for _, par := range []int{1, 4} {
+		t.Run(fmt.Sprintf("parallel %d", par), func(t *testing.T) {
+			ctx := context.Background()
+			d := dbtest.Open(t)
+			if _, err := d.W.ExecContext(ctx, `CREATE TABLE later_done (n BIGINT NOT NULL PRIMARY KEY)`); err != nil {
+				t.Fatal(err)
+			}
+			g := db.NewGroupCommit(d, nil).Parallel(par)
+			type group struct{ callers int }
+			var mu sync.Mutex
+			seen := map[*group][]int{} // for each transaction, the callers its later work saw
+			boom := errors.New("boom")
+			const n = 200
+			var wg sync.WaitGroup
+			var failed atomic.Int64
+			start := make(chan struct{})
+			for i := range n {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					err := g.Do(func(tx *sql.Tx) error {
+						v, err := g.Once(tx, "group", func() (any, error) { return &group{}, nil })
+						if err != nil {
+							return err
+						}
+						grp := v.(*group)
+						grp.callers++
+						g.Later(tx, func() error {
+							mu.Lock()
+							seen[grp] = append(seen[grp], grp.callers)
+							mu.Unlock()
+							if i%50 == 49 {
+								return boom
+							}
+							_, err := tx.ExecContext(ctx, `INSERT INTO later_done (n) VALUES ($1)`, i)
+							return err
+						})
+						return nil
+					})
+					if errors.Is(err, boom) {
+						failed.Add(1)
+					} else if err != nil {
+						t.Error(err)
+					}
+				}()
+			}
+			close(start)
+			wg.Wait()
+			if failed.Load() != n/50 {
+				t.Errorf("%d callers failed, want %d", failed.Load(), n/50)
+			}
+			var done int
+			if err := d.R.QueryRowContext(ctx, `SELECT count(*) FROM later_done`).Scan(&done); err != nil {
+				t.Fatal(err)
+			}
+			if done != n-n/50 {
+				t.Errorf("%d callers' later work committed, want %d", done, n-n/50)
+			}
+			for grp, s := range seen {
+				for _, c := range s {
+					if c != grp.callers {
+						t.Fatalf("later work saw %d callers of its transaction, which had %d: it ran before the others' work", c, grp.callers)
+					}
+				}
+			}
+		})
 	}
 }

@@ -20,16 +20,28 @@ func MarkAnswered(ctx context.Context, q db.Querier, tenantID, invitationID stri
 	if err != nil {
 		return false, fmt.Errorf("invitation answered: %w", err)
 	}
-	res, err := q.ExecContext(ctx, `/* dispatch.MarkAnswered */ UPDATE invitations SET status = 'answered', answered_at = $3, updated_at = $3, sync_seq = $4
-		WHERE tenant_id = $1 AND id = $2 AND status IN ('sent', 'delivered', 'sending', 'bounced')`, tenantID, invitationID, db.Stamp(at), seq)
+	n, err := MarkAnsweredAt(ctx, q, tenantID, []string{invitationID}, at, seq)
+	return n == 1, err
+}
+
+// MarkAnsweredAt is MarkAnswered for several invitations at once, placed
+// at sequence seq of the tenant's feed, which the caller reserved in the
+// same transaction (the one that completes their responses). It returns
+// how many changed.
+func MarkAnsweredAt(ctx context.Context, q db.Querier, tenantID string, invitationIDs []string, at time.Time, seq int64) (int64, error) {
+	// Numbered placeholders in both dialects: the list is a transaction's
+	// worth of responses, short enough for SQLite's numbered binding.
+	in, args := db.InList(db.Postgres, []any{tenantID, db.Stamp(at), seq}, invitationIDs)
+	res, err := q.ExecContext(ctx, `/* dispatch.MarkAnswered */ UPDATE invitations SET status = 'answered', answered_at = $2, updated_at = $2, sync_seq = $3
+		WHERE tenant_id = $1 AND status IN ('sent', 'delivered', 'sending', 'bounced') AND id IN `+in, args...)
 	if err != nil {
-		return false, fmt.Errorf("invitation answered: %w", db.Translate(err))
+		return 0, fmt.Errorf("invitation answered: %w", db.Translate(err))
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return false, fmt.Errorf("invitation answered: %w", err)
+		return 0, fmt.Errorf("invitation answered: %w", err)
 	}
-	return n == 1, nil
+	return n, nil
 }
 
 // Answerable reports whether the person an invitation went to may answer

@@ -459,7 +459,7 @@ func (s *Store) commitSent(ctx context.Context, a SendArgs, rc *renderCtx, msg M
 			// The invitations of one transaction share their place in
 			// the feed: one number per tenant and transaction.
 			var v any
-			if v, err = s.sent.Once(a.TenantID, func() (any, error) { return feed.Reserve(ctx, tx, a.TenantID, 1) }); err != nil {
+			if v, err = s.sent.Once(tx, a.TenantID, func() (any, error) { return feed.Reserve(ctx, tx, a.TenantID, 1) }); err != nil {
 				return fmt.Errorf("record sent invitation: %w", err)
 			}
 			seq := v.(int64)

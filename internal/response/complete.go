@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"avis/internal/db"
-	"avis/internal/dispatch"
 	"avis/internal/feed"
 	"avis/internal/privacy"
 	"avis/internal/survey"
@@ -61,19 +60,19 @@ func (s *Store) complete(ctx context.Context, tx *sql.Tx, r *Response, def *surv
 		}
 	}
 	stamp := db.Stamp(now)
-	seq, err := s.feedSeq(ctx, tx, r.TenantID)
+	if _, err := s.in(tx).ExecContext(ctx, qComplete, r.TenantID, r.ID, len(def.Pages), stamp); err != nil {
+		return db.Translate(err)
+	}
+	p, err := s.pending(ctx, tx, r.TenantID)
 	if err != nil {
 		return err
 	}
-	if _, err := s.in(tx).ExecContext(ctx, qComplete, r.TenantID, r.ID, len(def.Pages), stamp, seq); err != nil {
-		return db.Translate(err)
-	}
-	if err := s.feed.Emit(ctx, tx, r.TenantID, feed.Event{Type: feed.ResponseCompleted, ObjectID: r.ID, ContactID: r.ContactID, At: now}); err != nil {
-		return err
-	}
+	p.moved = append(p.moved, r.ID)
+	p.events = append(p.events, feed.Event{Type: feed.ResponseCompleted, ObjectID: r.ID, ContactID: r.ContactID, At: now})
 	if r.InvitationID != "" {
-		if _, err := dispatch.MarkAnswered(ctx, tx, r.TenantID, r.InvitationID, now); err != nil {
-			return err
+		p.answered = append(p.answered, r.InvitationID)
+		if now.After(p.at) {
+			p.at = now
 		}
 	}
 	if consent != nil && r.ContactID != "" {

@@ -28,12 +28,12 @@ const (
 		VALUES ($1, $2, $3, $4, $5, $6, $7, '', $8)
 		ON CONFLICT (tenant_id, response_id, question_id) DO UPDATE SET kind = excluded.kind, number = excluded.number,
 		choices = excluded.choices, text_sealed = excluded.text_sealed, category = '', updated_at = excluded.updated_at`
-	qMoveTo = `/* response.Store.moveTo */ UPDATE responses SET page = $3, updated_at = $4, sync_seq = $5
+	qMoveTo = `/* response.Store.moveTo */ UPDATE responses SET page = $3, updated_at = $4
 		WHERE tenant_id = $1 AND id = $2`
 	qCategory = `/* response.Store.complete */ UPDATE response_answers SET category = $4
 		WHERE tenant_id = $1 AND response_id = $2 AND question_id = $3`
 	qComplete = `/* response.Store.complete */ UPDATE responses SET status = 'complete', page = $3,
-		completed_at = $4, updated_at = $4, sync_seq = $5 WHERE tenant_id = $1 AND id = $2 AND status = 'partial'`
+		completed_at = $4, updated_at = $4 WHERE tenant_id = $1 AND id = $2 AND status = 'partial'`
 	qAnswers = `/* response.Store.answers */ SELECT question_id, kind, number, choices, text_sealed, category
 		FROM response_answers WHERE tenant_id = $1 AND response_id = $2 ORDER BY question_id`
 	qByInvitation = `/* response.Store.ByInvitation */ SELECT ` + responseCols + ` FROM responses

@@ -117,6 +117,12 @@ func NewStore(d *db.DB, v *vault.Vault, a *audit.Log, c *privacy.Consents, log *
 	// A page with problems returns errNothing having written nothing: it
 	// is that submission's outcome and the others' commit goes on.
 	s.group = db.NewGroupCommit(d, func(err error) bool { return errors.Is(err, errNothing) })
+	if d.Dialect == db.Postgres {
+		// Submissions of different people need not wait for each other:
+		// several groups at once, meeting only at the end of their
+		// transactions, where each takes the tenant's feed counter.
+		s.group.Parallel(4)
+	}
 	if s.now == nil {
 		s.now = time.Now
 	}

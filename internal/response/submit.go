@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"avis/internal/db"
+	"avis/internal/dispatch"
 	"avis/internal/feed"
 	"avis/internal/survey"
 	"avis/internal/vault"
@@ -195,9 +196,11 @@ func (s *Store) submitTx(ctx context.Context, tx *sql.Tx, sub Submission, out *O
 		if err := s.create(ctx, tx, &r, sub.Start); err != nil {
 			return err
 		}
-		if err := s.feed.Emit(ctx, tx, r.TenantID, feed.Event{Type: feed.ResponseCreated, ObjectID: r.ID, ContactID: r.ContactID, At: now}); err != nil {
+		p, err := s.pending(ctx, tx, r.TenantID)
+		if err != nil {
 			return err
 		}
+		p.events = append(p.events, feed.Event{Type: feed.ResponseCreated, ObjectID: r.ID, ContactID: r.ContactID, At: now})
 	}
 	if err := s.writePage(ctx, tx, &r, def, onPage, merged, now); err != nil {
 		return err
@@ -357,25 +360,65 @@ func (s *Store) writePage(ctx context.Context, tx *sql.Tx, r *Response, def *sur
 
 // moveTo records the page to show next.
 func (s *Store) moveTo(ctx context.Context, tx *sql.Tx, r *Response, merged survey.Answers, now time.Time, out *Outcome) error {
-	seq, err := s.feedSeq(ctx, tx, r.TenantID)
+	if _, err := s.in(tx).ExecContext(ctx, qMoveTo, r.TenantID, r.ID, r.Page, now.UnixMicro()); err != nil {
+		return db.Translate(err)
+	}
+	p, err := s.pending(ctx, tx, r.TenantID)
 	if err != nil {
 		return err
 	}
-	if _, err := s.in(tx).ExecContext(ctx, qMoveTo, r.TenantID, r.ID, r.Page, now.UnixMicro(), seq); err != nil {
-		return db.Translate(err)
-	}
+	p.moved = append(p.moved, r.ID)
 	r.Answers = merged
 	out.Response = *r
 	return nil
 }
 
-// feedSeq is the place in the tenant's feed of the responses that tx
-// changes: one number per tenant and transaction, shared by the
-// submissions grouped in it.
-func (s *Store) feedSeq(ctx context.Context, tx *sql.Tx, tenantID string) (int64, error) {
-	v, err := s.group.Once(tenantID, func() (any, error) { return feed.Reserve(ctx, s.in(tx), tenantID, 1) })
+// pending is what the submissions of a transaction leave, for one
+// tenant, to the end of the transaction: what takes the tenant's feed
+// counter, which stays locked until the commit. Groups of submissions
+// running side by side on PostgreSQL (GroupCommit.Parallel) thus wait for
+// each other only for that end, and the counter is taken twice per
+// transaction rather than a few times per submission.
+type pending struct {
+	moved    []any        // responses changed: they move to the end of the feed
+	answered []string     // invitations whose response was completed
+	at       time.Time    // when the last of them was completed
+	events   []feed.Event // response.created and response.completed, in order
+}
+
+// pending returns what tx leaves to its end for the tenant, arranging the
+// first time for it to be done there (see finish).
+func (s *Store) pending(ctx context.Context, tx *sql.Tx, tenantID string) (*pending, error) {
+	v, err := s.group.Once(tx, "pending:"+tenantID, func() (any, error) {
+		p := &pending{}
+		s.group.Later(tx, func() error { return s.finish(ctx, tx, tenantID, p) })
+		return p, nil
+	})
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	return v.(int64), nil
+	return v.(*pending), nil
+}
+
+// finish places the responses and invitations that tx changed at one new
+// sequence number of the tenant's feed (the rows of a grouped commit share
+// it; readers order them by id) and appends the events.
+func (s *Store) finish(ctx context.Context, tx *sql.Tx, tenantID string, p *pending) error {
+	seq, err := feed.Reserve(ctx, s.in(tx), tenantID, 1)
+	if err != nil {
+		return err
+	}
+	if len(p.moved) > 0 {
+		in, args := db.InList(db.Postgres, []any{tenantID, seq}, p.moved) // numbered in both dialects: a group is short
+		if _, err := tx.ExecContext(ctx, `/* response.Store.finish */ UPDATE responses SET sync_seq = $2
+			WHERE tenant_id = $1 AND id IN `+in, args...); err != nil {
+			return fmt.Errorf("place in the feed: %w", db.Translate(err))
+		}
+	}
+	if len(p.answered) > 0 {
+		if _, err := dispatch.MarkAnsweredAt(ctx, tx, tenantID, p.answered, p.at, seq); err != nil {
+			return err
+		}
+	}
+	return s.feed.Emit(ctx, tx, tenantID, p.events...)
 }
