@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -335,15 +336,27 @@ func (w *Webhooks) recordSent(ctx context.Context, tenantID string, done []sent)
 	}
 	now := db.Stamp(w.o.Now())
 	return w.db.Tx(ctx, func(tx *sql.Tx) error {
-		for _, s := range done {
-			attempts := s.d.Attempts
-			if s.status == StatusDelivered {
-				attempts++
+		// One statement for many deliveries: a batch is hundreds of them.
+		const per = 100
+		for start := 0; start < len(done); start += per {
+			var sb strings.Builder
+			args := []any{tenantID, now}
+			for i, s := range done[start:min(start+per, len(done))] {
+				attempts := s.d.Attempts
+				if s.status == StatusDelivered {
+					attempts++
+				}
+				if i > 0 {
+					sb.WriteByte(',')
+				}
+				n := len(args)
+				fmt.Fprintf(&sb, "($%d, $%d, CAST($%d AS BIGINT), CAST($%d AS BIGINT), CAST($%d AS BIGINT), $%d)", n+1, n+2, n+3, n+4, n+5, n+6)
+				args = append(args, s.d.ID, s.status, attempts, s.o.status, s.o.duration.Milliseconds(), s.problem)
 			}
-			if _, err := tx.ExecContext(ctx, `/* crmsync.Webhooks.recordSent */ UPDATE webhook_deliveries SET status = $3, attempts = $4,
-				http_status = $5, duration_ms = $6, error = $7, next_attempt_at = 0, updated_at = $8 WHERE tenant_id = $1 AND id = $2`,
-				tenantID, s.d.ID, s.status, attempts, s.o.status, s.o.duration.Milliseconds(), s.problem, now); err != nil {
-				return fmt.Errorf("record delivery: %w", err)
+			if _, err := tx.ExecContext(ctx, `/* crmsync.Webhooks.recordSent */ UPDATE webhook_deliveries SET status = v.column2,
+				attempts = v.column3, http_status = v.column4, duration_ms = v.column5, error = v.column6, next_attempt_at = 0, updated_at = $2
+				FROM (VALUES `+sb.String()+`) AS v WHERE webhook_deliveries.tenant_id = $1 AND webhook_deliveries.id = v.column1`, args...); err != nil {
+				return fmt.Errorf("record deliveries: %w", db.Translate(err))
 			}
 		}
 		_, err := tx.ExecContext(ctx, `/* crmsync.Webhooks.recordSent */ UPDATE webhook_endpoints SET failing_since = 0
