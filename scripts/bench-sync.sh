@@ -89,7 +89,12 @@ Browsers and avis on two cores cannot bring 1,000 responses a second, so
 the last two rows write the responses through the response store in the
 benchmark's process, as the survey page's POST does (page by page, the
 webhook hook in the same transaction) but without HTTP, one starting every
-millisecond at most, while \`avis serve\` delivers the webhooks.
+millisecond at most, while \`avis serve\` delivers the webhooks. On SQLite
+that makes two processes share the database file's write lock, which
+avis never does (one process holds the only writer connection, whose queue
+is fair): the delivery job, waiting for the lock with SQLite's sleeping
+retries, falls behind a writer that hardly lets it go, so that row says
+little about avis; on PostgreSQL it measures what it says.
 
 | Database | Responses/s | Answered / received / missing | Delay p50 / p99 / max | CPU avis (/ PostgreSQL) | Target |
 |---|---|---|---|---|---|
