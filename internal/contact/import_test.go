@@ -280,3 +280,31 @@ func TestImportLeavesNoClearText(t *testing.T) {
 		}
 	}
 }
+
+// TestImportAnalysesPostgres: an import that creates many contacts has
+// PostgreSQL gather statistics of the tables it fills as they grow, so
+// that its lookups are not planned on the statistics of empty tables (as
+// scans); SQLite keeps none, and the import is the same.
+func TestImportAnalysesPostgres(t *testing.T) {
+	e := newImportEnv(t)
+	defer contact.SetAnalyseEvery(100)()
+	var b strings.Builder
+	b.WriteString("id,email,last_name\n")
+	for i := range 300 {
+		fmt.Fprintf(&b, "C%d,client%d@example.org,Martin\n", i, i)
+	}
+	rep := e.run(t, "a", b.String(), contact.ImportOptions{ChunkSize: 50})
+	if rep.Status != contact.StatusDone || rep.Created != 300 {
+		t.Fatalf("import: %+v", rep)
+	}
+	if e.d.Dialect != db.Postgres {
+		return
+	}
+	var tuples float64
+	if err := e.d.R.QueryRow(`SELECT reltuples FROM pg_class WHERE relname = 'contacts'`).Scan(&tuples); err != nil {
+		t.Fatal(err)
+	}
+	if tuples < 100 {
+		t.Errorf("PostgreSQL believes contacts holds %v rows after an import of 300: the import did not analyse it", tuples)
+	}
+}

@@ -1,0 +1,9 @@
+package contact
+
+// SetAnalyseEvery changes, for a test, how many contacts an import creates
+// before it first has PostgreSQL analyse its tables.
+func SetAnalyseEvery(n int) (restore func()) {
+	old := analyseEvery
+	analyseEvery = n
+	return func() { analyseEvery = old }
+}
