@@ -152,10 +152,10 @@ func importCmd(ctx context.Context, e env, args []string) error {
 		fmt.Fprintf(e.stderr, "  %-28s → %s\n", h, to)
 	}
 
-	// Bound the heap so that a large import stays under 200 MB of
+	// Bound the heap so that a large import stays well under 200 MB of
 	// memory: the garbage collector works harder instead (GOMEMLIMIT wins).
 	if e.getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(140 << 20)
+		debug.SetMemoryLimit(150 << 20)
 	}
 	prog := newProgressBar(e.stderr, fi.Size(), counter)
 	rep, err := a.contacts.Import(ctx, audit.System("cli"), t.ID, src, contact.ImportOptions{
