@@ -409,7 +409,7 @@ func (s *Store) finish(ctx context.Context, tx *sql.Tx, tenantID string, p *pend
 		return err
 	}
 	if len(p.moved) > 0 {
-		in, args := db.InList(db.Postgres, []any{tenantID, seq}, p.moved) // numbered in both dialects: a group is short
+		in, args := db.InList(s.db.Dialect, []any{tenantID, seq}, p.moved)
 		if _, err := tx.ExecContext(ctx, `/* response.Store.finish */ UPDATE responses SET sync_seq = $2
 			WHERE tenant_id = $1 AND id IN `+in, args...); err != nil {
 			return fmt.Errorf("place in the feed: %w", db.Translate(err))

@@ -192,15 +192,9 @@ func (s *Server) streamResponses(w http.ResponseWriter, r *http.Request, k accou
 				hasMore = true
 				return nil
 			}
-			if n == 0 {
-				pw.b = append(pw.b, `{"data":[`...)
-			} else {
-				pw.b = append(pw.b, ',')
-			}
 			n++
-			pw.b = appendPulled(pw.b, *p, false)
 			last = cursor{p.Seq, p.ID}
-			return pw.flushSome()
+			return pw.item(p, false)
 		})
 	if err != nil {
 		s.Log.Error("api: pull responses", "err", err)
@@ -210,47 +204,7 @@ func (s *Server) streamResponses(w http.ResponseWriter, r *http.Request, k accou
 		}
 		panic(http.ErrAbortHandler)
 	}
-	if n == 0 {
-		pw.b = append(pw.b, `{"data":[`...)
-	}
-	pw.b = append(pw.b, `],"next_cursor":`...)
-	pw.b = appendJSONString(pw.b, encodeCursor(cursorResponses, last))
-	pw.b = append(pw.b, `,"has_more":`...)
-	pw.b = strconv.AppendBool(pw.b, hasMore)
-	pw.b = append(pw.b, "}\n"...)
-	pw.flush()
-}
-
-// pageWriter sends a JSON page by pieces of about 32 KB.
-type pageWriter struct {
-	w    http.ResponseWriter
-	b    []byte
-	sent bool
-	err  error
-}
-
-// flushSome sends what is buffered once it is large enough.
-func (pw *pageWriter) flushSome() error {
-	if len(pw.b) < 32<<10 {
-		return nil
-	}
-	return pw.flush()
-}
-
-// flush sends what is buffered, the headers first.
-func (pw *pageWriter) flush() error {
-	if pw.err != nil {
-		return pw.err
-	}
-	if !pw.sent {
-		pw.sent = true
-		pw.w.Header().Set("Content-Type", "application/json")
-		pw.w.Header().Set("Cache-Control", "no-store")
-		pw.w.WriteHeader(http.StatusOK)
-	}
-	_, pw.err = pw.w.Write(pw.b)
-	pw.b = pw.b[:0]
-	return pw.err
+	pw.end(encodeCursor(cursorResponses, last), hasMore)
 }
 
 // apiResponse answers one response.

@@ -18,23 +18,69 @@ import (
 
 // writeResponsesPage answers a page of responses.
 func writeResponsesPage(w http.ResponseWriter, items []response.Pulled, comments bool, next string, hasMore bool) {
-	b := make([]byte, 0, 512*len(items)+64)
-	b = append(b, `{"data":[`...)
-	for i, p := range items {
-		if i > 0 {
-			b = append(b, ',')
+	pw := &pageWriter{w: w, b: make([]byte, 0, 32<<10+1024)}
+	for i := range items {
+		if pw.item(&items[i], comments) != nil {
+			return // the client left
 		}
-		b = appendPulled(b, p, comments)
 	}
-	b = append(b, `],"next_cursor":`...)
-	b = appendJSONString(b, next)
-	b = append(b, `,"has_more":`...)
-	b = strconv.AppendBool(b, hasMore)
-	b = append(b, "}\n"...)
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusOK)
-	w.Write(b)
+	pw.end(next, hasMore)
+}
+
+// pageWriter writes a page of responses and sends it by pieces of about
+// 32 KB: a page read as it is written (see streamResponses) reaches the
+// client while the rest is read.
+type pageWriter struct {
+	w    http.ResponseWriter
+	b    []byte
+	open bool // the page's beginning is written
+	sent bool // the headers are sent
+	err  error
+}
+
+// flush sends what is buffered, the headers first.
+func (pw *pageWriter) flush() error {
+	if pw.err != nil {
+		return pw.err
+	}
+	if !pw.sent {
+		pw.sent = true
+		pw.w.Header().Set("Content-Type", "application/json")
+		pw.w.Header().Set("Cache-Control", "no-store")
+		pw.w.WriteHeader(http.StatusOK)
+	}
+	_, pw.err = pw.w.Write(pw.b)
+	pw.b = pw.b[:0]
+	return pw.err
+}
+
+// item adds a response to the page, sending the page's beginning once it
+// is large enough.
+func (pw *pageWriter) item(p *response.Pulled, comments bool) error {
+	if !pw.open {
+		pw.open = true
+		pw.b = append(pw.b, `{"data":[`...)
+	} else {
+		pw.b = append(pw.b, ',')
+	}
+	pw.b = appendPulled(pw.b, *p, comments)
+	if len(pw.b) < 32<<10 {
+		return nil
+	}
+	return pw.flush()
+}
+
+// end closes the page with its cursor and sends the rest.
+func (pw *pageWriter) end(next string, hasMore bool) error {
+	if !pw.open {
+		pw.b = append(pw.b, `{"data":[`...)
+	}
+	pw.b = append(pw.b, `],"next_cursor":`...)
+	pw.b = appendJSONString(pw.b, next)
+	pw.b = append(pw.b, `,"has_more":`...)
+	pw.b = strconv.AppendBool(pw.b, hasMore)
+	pw.b = append(pw.b, "}\n"...)
+	return pw.flush()
 }
 
 // writeResponse answers one response.
