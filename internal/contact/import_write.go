@@ -337,67 +337,38 @@ func (im *importer) writeChunk(ctx context.Context, tx *sql.Tx, cands []*candida
 		if err != nil {
 			return p, err
 		}
-		const perStatement = 500
-		var sb strings.Builder
-		args := make([]any, 0, 16*perStatement)
-		flush := func() error {
-			if len(args) == 0 {
-				return nil
-			}
-			_, err := tx.ExecContext(ctx, sb.String(), args...)
-			sb.Reset()
-			args = args[:0]
-			if err != nil {
-				return fmt.Errorf("create contacts: %w", db.Translate(err))
-			}
-			return nil
-		}
+		ins := db.NewInserter(im.s.db.Dialect, tx, `/* contact.Store.Import */ INSERT INTO contacts (tenant_id, id, external_id, email_sealed, email_bidx,
+			phone_sealed, phone_bidx, first_name_sealed, last_name_sealed, language, country, time_zone, attributes,
+			attributes_sealed, created_at, updated_at) VALUES `, 16)
 		for i, id := range newIDs {
 			pl, k := plans[id], newKeys[i]
 			sealedAttrs, clearAttrs, err := sealAttrs(k, pl.cur)
 			if err != nil {
 				return p, err
 			}
-			if len(args) == 0 {
-				sb.WriteString(`/* contact.Store.Import */ INSERT INTO contacts (tenant_id, id, external_id, email_sealed, email_bidx,
-					phone_sealed, phone_bidx, first_name_sealed, last_name_sealed, language, country, time_zone, attributes,
-					attributes_sealed, created_at, updated_at) VALUES `)
-			} else {
-				sb.WriteByte(',')
-			}
-			sb.WriteString(argList(im.s.db.Dialect, len(args), 16))
-			args = append(args, im.tenantID, id, pl.cur.ext, k.SealString(FieldEmail, pl.cur.email), nilIfEmpty(pl.emailIx, pl.cur.email),
+			if err := ins.Add(ctx, im.tenantID, id, pl.cur.ext, k.SealString(FieldEmail, pl.cur.email), nilIfEmpty(pl.emailIx, pl.cur.email),
 				k.SealString(FieldPhone, pl.cur.phone), nilIfEmpty(pl.phoneIx, pl.cur.phone), k.SealString(FieldFirstName, pl.cur.first),
-				k.SealString(FieldLastName, pl.cur.last), pl.cur.lang, pl.cur.country, pl.cur.tz, clearAttrs, sealedAttrs, now, now)
-			if len(args) >= 16*perStatement {
-				if err := flush(); err != nil {
-					return p, err
-				}
+				k.SealString(FieldLastName, pl.cur.last), pl.cur.lang, pl.cur.country, pl.cur.tz, clearAttrs, sealedAttrs, now, now); err != nil {
+				ins.Close(ctx)
+				return p, fmt.Errorf("create contacts: %w", db.Translate(err))
 			}
 		}
-		if err := flush(); err != nil {
-			return p, err
+		if err := ins.Close(ctx); err != nil {
+			return p, fmt.Errorf("create contacts: %w", db.Translate(err))
 		}
 	}
 
 	// The ledger: one entry per contact of the chunk.
-	const perLedger = 500
-	for start := 0; start < len(order); start += perLedger {
-		end := min(start+perLedger, len(order))
-		var sb strings.Builder
-		sb.WriteString(`/* contact.Store.Import */ INSERT INTO contact_bases (tenant_id, id, contact_id, basis, purpose, source_kind, source_id, recorded_at) VALUES `)
-		args := make([]any, 0, 8*(end-start))
-		for i := start; i < end; i++ {
-			if i > start {
-				sb.WriteByte(',')
-			}
-			sb.WriteString(argList(im.s.db.Dialect, len(args), 8))
-			args = append(args, im.tenantID, db.NewID(), order[i].cur.id, im.o.Basis, im.o.Purpose, im.o.Source.Kind,
-				ledgerSource(im.o.Source, im.rep.ImportID), now)
-		}
-		if _, err := tx.ExecContext(ctx, sb.String(), args...); err != nil {
+	ins := db.NewInserter(im.s.db.Dialect, tx, `/* contact.Store.Import */ INSERT INTO contact_bases (tenant_id, id, contact_id, basis, purpose, source_kind, source_id, recorded_at) VALUES `, 8)
+	src := ledgerSource(im.o.Source, im.rep.ImportID)
+	for _, pl := range order {
+		if err := ins.Add(ctx, im.tenantID, db.NewID(), pl.cur.id, im.o.Basis, im.o.Purpose, im.o.Source.Kind, src, now); err != nil {
+			ins.Close(ctx)
 			return p, fmt.Errorf("record lawful basis: %w", db.Translate(err))
 		}
+	}
+	if err := ins.Close(ctx); err != nil {
+		return p, fmt.Errorf("record lawful basis: %w", db.Translate(err))
 	}
 	return p, nil
 }

@@ -40,24 +40,15 @@ func (v *Vault) NewSubjects(ctx context.Context, q db.Querier, tenantID string, 
 	}
 	clear(raw)
 	now := db.Now()
-	const perStatement = 500
-	for start := 0; start < len(subjectIDs); start += perStatement {
-		end := min(start+perStatement, len(subjectIDs))
-		var sb strings.Builder
-		sb.WriteString("/* vault.Vault.NewSubjects */ INSERT INTO subject_keys (tenant_id, subject_id, wrapped_key, created_at) VALUES ")
-		args := make([]any, 0, 4*(end-start))
-		for i := start; i < end; i++ {
-			if i > start {
-				sb.WriteByte(',')
-			}
-			n := len(args)
-			a := v.d.Dialect.Arg
-			sb.WriteString("(" + a(n+1) + "," + a(n+2) + "," + a(n+3) + "," + a(n+4) + ")")
-			args = append(args, tenantID, subjectIDs[i], wrapped[i], now)
-		}
-		if _, err := q.ExecContext(ctx, sb.String(), args...); err != nil {
+	ins := db.NewInserter(v.d.Dialect, q, "/* vault.Vault.NewSubjects */ INSERT INTO subject_keys (tenant_id, subject_id, wrapped_key, created_at) VALUES ", 4)
+	for i, id := range subjectIDs {
+		if err := ins.Add(ctx, tenantID, id, wrapped[i], now); err != nil {
+			ins.Close(ctx)
 			return nil, fmt.Errorf("vault: create subject keys: %w", db.Translate(err))
 		}
+	}
+	if err := ins.Close(ctx); err != nil {
+		return nil, fmt.Errorf("vault: create subject keys: %w", db.Translate(err))
 	}
 	return keys, nil
 }
