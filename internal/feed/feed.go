@@ -109,7 +109,19 @@ func (f *Feed) Emit(ctx context.Context, tx *sql.Tx, tenantID string, evs ...Eve
 	if err != nil {
 		return err
 	}
+	return f.EmitReserved(ctx, tx, tenantID, first, evs...)
+}
+
+// EmitReserved is Emit with the sequence numbers reserved already in tx:
+// first is the first of len(evs) numbers that Reserve returned (a caller
+// that takes numbers for its own rows too reserves them all at once).
+func (f *Feed) EmitReserved(ctx context.Context, tx *sql.Tx, tenantID string, first int64, evs ...Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
 	now := time.Now()
+	ins := db.NewInserter(f.db.Dialect, tx, `/* feed.Feed.Emit */ INSERT INTO feed_events
+		(tenant_id, seq, id, type, object_id, contact_id, external_id, occurred_at) VALUES `, 8)
 	for i := range evs {
 		e := &evs[i]
 		e.Seq = first + int64(i)
@@ -120,14 +132,16 @@ func (f *Feed) Emit(ctx context.Context, tx *sql.Tx, tenantID string, evs ...Eve
 			e.At = now
 		}
 		if e.Type == "" || e.ObjectID == "" {
+			ins.Close(ctx)
 			return fmt.Errorf("feed: emit: an event needs a type and an object id")
 		}
-		_, err := tx.ExecContext(ctx, `/* feed.Feed.Emit */ INSERT INTO feed_events
-			(tenant_id, seq, id, type, object_id, contact_id, external_id, occurred_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-			tenantID, e.Seq, e.ID, e.Type, e.ObjectID, e.ContactID, e.ExternalID, db.Stamp(e.At))
-		if err != nil {
+		if err := ins.Add(ctx, tenantID, e.Seq, e.ID, e.Type, e.ObjectID, e.ContactID, e.ExternalID, db.Stamp(e.At)); err != nil {
+			ins.Close(ctx)
 			return fmt.Errorf("feed: emit %s: %w", e.Type, db.Translate(err))
 		}
+	}
+	if err := ins.Close(ctx); err != nil {
+		return fmt.Errorf("feed: emit: %w", db.Translate(err))
 	}
 	f.mu.RLock()
 	hooks := f.hooks

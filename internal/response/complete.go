@@ -30,7 +30,7 @@ func (s *Store) complete(ctx context.Context, tx *sql.Tx, r *Response, def *surv
 			}
 		}
 		r.Page = page
-		if err := s.moveTo(ctx, tx, r, merged, now, out); err != nil {
+		if err := s.moveTo(ctx, tx, r, merged, now, out, true); err != nil {
 			return err
 		}
 		out.Errors = map[string]error{}

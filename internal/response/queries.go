@@ -11,15 +11,16 @@ import (
 // unprepared statement again on every call, which costs more than running
 // it).
 const (
-	// The claim takes the response's write lock (a no-op update) and reads
-	// it.
-	qClaim = `/* response.Store.claim */ UPDATE responses SET updated_at = updated_at
-		WHERE tenant_id = $1 AND id = $2 RETURNING ` + responseCols
-	qClaimInvitation = `/* response.Store.claim */ UPDATE responses SET updated_at = updated_at
-		WHERE tenant_id = $1 AND invitation_id = $2 RETURNING ` + responseCols
+	// The claim reads the response and takes its write lock: FOR UPDATE is
+	// added on PostgreSQL (see claimQuery); SQLite's single writer holds
+	// the database's write lock for the whole transaction already.
+	qClaim = `/* response.Store.claim */ SELECT ` + responseCols + ` FROM responses
+		WHERE tenant_id = $1 AND id = $2`
+	qClaimInvitation = `/* response.Store.claim */ SELECT ` + responseCols + ` FROM responses
+		WHERE tenant_id = $1 AND invitation_id = $2`
 	qCreate = `/* response.Store.create */ INSERT INTO responses (tenant_id, id, survey_id, survey_version,
 		invitation_id, contact_id, step_id, source, language, notice_id, notice_hash, status, page, resume_hash, started_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'partial', 0, $12, $13, $13)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'partial', $14, $12, $13, $13)
 		ON CONFLICT (tenant_id, invitation_id) DO NOTHING`
 	qDeleteAnswer = `/* response.Store.writePage */ DELETE FROM response_answers
 		WHERE tenant_id = $1 AND response_id = $2 AND question_id = $3`
@@ -41,7 +42,7 @@ const (
 )
 
 // txQueries are the queries Submit runs in its transaction.
-var txQueries = []string{qClaim, qClaimInvitation, qCreate, qDeleteAnswer, qWriteAnswer, qMoveTo,
+var txQueries = []string{qCreate, qDeleteAnswer, qWriteAnswer, qMoveTo,
 	qCategory, qComplete, qAnswers}
 
 // prepare prepares the queries of Submit's transaction on the writer,
@@ -49,9 +50,19 @@ var txQueries = []string{qClaim, qClaimInvitation, qCreate, qDeleteAnswer, qWrit
 // holds the only writer connection). A query that cannot be prepared runs
 // unprepared.
 func (s *Store) prepare(ctx context.Context) {
-	for _, q := range txQueries {
+	for _, q := range append([]string{s.claimQuery(qClaim), s.claimQuery(qClaimInvitation)}, txQueries...) {
 		s.wq.Stmt(ctx, q)
 	}
+}
+
+// claimQuery returns a claim query in the store's dialect: on PostgreSQL
+// SELECT … FOR UPDATE locks the row without writing a new version of it
+// (a no-op UPDATE would, with an entry in each of its indexes).
+func (s *Store) claimQuery(q string) string {
+	if s.db.Dialect == db.Postgres {
+		return q + " FOR UPDATE"
+	}
+	return q
 }
 
 // in runs the prepared queries in tx.

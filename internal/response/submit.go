@@ -191,8 +191,23 @@ func (s *Store) submitTx(ctx context.Context, tx *sql.Tx, sub Submission, out *O
 	for id := range errs {
 		delete(merged, id) // going back keeps only the valid answers
 	}
+	// Where the person goes next does not depend on what is written: a new
+	// response is created on that page (one statement less than moving it).
+	next, done := sub.Page, false
+	switch {
+	case sub.Back:
+		next = prevPage(def, sub.Page, merged)
+	case len(revealed) > 0:
+		out.Revealed = revealed
+	default:
+		var more bool
+		if next, more = survey.NextPage(def, sub.Page, merged); !more {
+			next, done = 0, true
+		}
+	}
 	now := s.now()
 	if fresh {
+		r.Page = next
 		if err := s.create(ctx, tx, &r, sub.Start); err != nil {
 			return err
 		}
@@ -205,20 +220,11 @@ func (s *Store) submitTx(ctx context.Context, tx *sql.Tx, sub Submission, out *O
 	if err := s.writePage(ctx, tx, &r, def, onPage, merged, now); err != nil {
 		return err
 	}
-	if sub.Back {
-		r.Page = prevPage(def, sub.Page, merged)
-		return s.moveTo(ctx, tx, &r, merged, now, out)
+	if done {
+		return s.complete(ctx, tx, &r, def, merged, sub.Consent, now, out)
 	}
-	if len(revealed) > 0 {
-		r.Page, out.Revealed = sub.Page, revealed
-		return s.moveTo(ctx, tx, &r, merged, now, out)
-	}
-	next, ok := survey.NextPage(def, sub.Page, merged)
-	if ok {
-		r.Page = next
-		return s.moveTo(ctx, tx, &r, merged, now, out)
-	}
-	return s.complete(ctx, tx, &r, def, merged, sub.Consent, now, out)
+	r.Page = next
+	return s.moveTo(ctx, tx, &r, merged, now, out, !fresh)
 }
 
 // claim finds the response a submission continues and takes its write
@@ -233,10 +239,10 @@ func (s *Store) claim(ctx context.Context, tx *sql.Tx, sub Submission) (r Respon
 	// PostgreSQL each, in a transaction that others share).
 	switch {
 	case sub.ResponseID != "":
-		r, err = scanResponse(s.in(tx).QueryRowContext(ctx, qClaim, st.TenantID, sub.ResponseID))
+		r, err = scanResponse(s.in(tx).QueryRowContext(ctx, s.claimQuery(qClaim), st.TenantID, sub.ResponseID))
 		return r, false, err
 	case st.InvitationID != "":
-		r, err = scanResponse(s.in(tx).QueryRowContext(ctx, qClaimInvitation, st.TenantID, st.InvitationID))
+		r, err = scanResponse(s.in(tx).QueryRowContext(ctx, s.claimQuery(qClaimInvitation), st.TenantID, st.InvitationID))
 		if !errors.Is(err, db.ErrNotFound) {
 			return r, false, err
 		}
@@ -264,7 +270,7 @@ func (s *Store) create(ctx context.Context, tx *sql.Tx, r *Response, st Start) e
 	}
 	res, err := s.in(tx).ExecContext(ctx, qCreate,
 		r.TenantID, r.ID, r.SurveyID, r.SurveyVersion, inv, r.ContactID, r.StepID, r.Source, r.Language,
-		r.NoticeID, r.NoticeHash, resume, db.Stamp(r.StartedAt))
+		r.NoticeID, r.NoticeHash, resume, db.Stamp(r.StartedAt), r.Page)
 	if err != nil {
 		return db.Translate(err)
 	}
@@ -358,10 +364,13 @@ func (s *Store) writePage(ctx context.Context, tx *sql.Tx, r *Response, def *sur
 	return nil
 }
 
-// moveTo records the page to show next.
-func (s *Store) moveTo(ctx context.Context, tx *sql.Tx, r *Response, merged survey.Answers, now time.Time, out *Outcome) error {
-	if _, err := s.in(tx).ExecContext(ctx, qMoveTo, r.TenantID, r.ID, r.Page, now.UnixMicro()); err != nil {
-		return db.Translate(err)
+// moveTo records the page to show next (write: a response created in
+// this submission was stored on it already).
+func (s *Store) moveTo(ctx context.Context, tx *sql.Tx, r *Response, merged survey.Answers, now time.Time, out *Outcome, write bool) error {
+	if write {
+		if _, err := s.in(tx).ExecContext(ctx, qMoveTo, r.TenantID, r.ID, r.Page, now.UnixMicro()); err != nil {
+			return db.Translate(err)
+		}
 	}
 	p, err := s.pending(ctx, tx, r.TenantID)
 	if err != nil {
@@ -404,7 +413,8 @@ func (s *Store) pending(ctx context.Context, tx *sql.Tx, tenantID string) (*pend
 // sequence number of the tenant's feed (the rows of a grouped commit share
 // it; readers order them by id) and appends the events.
 func (s *Store) finish(ctx context.Context, tx *sql.Tx, tenantID string, p *pending) error {
-	seq, err := feed.Reserve(ctx, s.in(tx), tenantID, 1)
+	// One number for the rows, then one per event: taken at once.
+	seq, err := feed.Reserve(ctx, s.in(tx), tenantID, 1+len(p.events))
 	if err != nil {
 		return err
 	}
@@ -420,5 +430,5 @@ func (s *Store) finish(ctx context.Context, tx *sql.Tx, tenantID string, p *pend
 			return err
 		}
 	}
-	return s.feed.Emit(ctx, tx, tenantID, p.events...)
+	return s.feed.EmitReserved(ctx, tx, tenantID, seq+1, p.events...)
 }
