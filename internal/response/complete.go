@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"avis/internal/db"
@@ -51,13 +52,8 @@ func (s *Store) complete(ctx context.Context, tx *sql.Tx, r *Response, def *surv
 		}
 	}
 	r.Scores = survey.Scores(def, merged)
-	for _, sc := range r.Scores {
-		if sc.Category == "" {
-			continue
-		}
-		if _, err := s.in(tx).ExecContext(ctx, qCategory, r.TenantID, r.ID, sc.QuestionID, string(sc.Category)); err != nil {
-			return db.Translate(err)
-		}
+	if err := s.categorise(ctx, tx, r); err != nil {
+		return err
 	}
 	stamp := db.Stamp(now)
 	if _, err := s.in(tx).ExecContext(ctx, qComplete, r.TenantID, r.ID, len(def.Pages), stamp); err != nil {
@@ -88,4 +84,38 @@ func (s *Store) complete(ctx context.Context, tx *sql.Tx, r *Response, def *surv
 	r.Answers = merged
 	out.Response, out.Completed = *r, true
 	return nil
+}
+
+// categorise stores the category of each scored answer (NPS, CSAT, CES),
+// all in one statement.
+func (s *Store) categorise(ctx context.Context, tx *sql.Tx, r *Response) error {
+	var when, in strings.Builder
+	var args, ids []any
+	a := s.db.Dialect.Arg
+	for _, sc := range r.Scores {
+		if sc.Category == "" {
+			continue
+		}
+		fmt.Fprintf(&when, " WHEN %s THEN %s", a(len(args)+1), a(len(args)+2))
+		args = append(args, sc.QuestionID, string(sc.Category))
+		ids = append(ids, sc.QuestionID)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	args = append(args, r.TenantID, r.ID)
+	fmt.Fprintf(&in, "%s AND response_id = %s AND question_id IN (", a(len(args)-1), a(len(args)))
+	for i, id := range ids {
+		if i > 0 {
+			in.WriteByte(',')
+		}
+		args = append(args, id)
+		in.WriteString(a(len(args)))
+	}
+	in.WriteByte(')')
+	// The text depends only on the number of scored questions: few texts,
+	// each kept prepared.
+	_, err := s.in(tx).ExecContext(ctx, `/* response.Store.complete */ UPDATE response_answers SET category = CASE question_id`+
+		when.String()+` END WHERE tenant_id = `+in.String(), args...)
+	return db.Translate(err)
 }

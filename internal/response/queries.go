@@ -31,8 +31,6 @@ const (
 		choices = excluded.choices, text_sealed = excluded.text_sealed, category = '', updated_at = excluded.updated_at`
 	qMoveTo = `/* response.Store.moveTo */ UPDATE responses SET page = $3, updated_at = $4
 		WHERE tenant_id = $1 AND id = $2`
-	qCategory = `/* response.Store.complete */ UPDATE response_answers SET category = $4
-		WHERE tenant_id = $1 AND response_id = $2 AND question_id = $3`
 	qComplete = `/* response.Store.complete */ UPDATE responses SET status = 'complete', page = $3,
 		completed_at = $4, updated_at = $4 WHERE tenant_id = $1 AND id = $2 AND status = 'partial'`
 	qAnswers = `/* response.Store.answers */ SELECT question_id, kind, number, choices, text_sealed, category
@@ -43,7 +41,7 @@ const (
 
 // txQueries are the queries Submit runs in its transaction.
 var txQueries = []string{qCreate, qDeleteAnswer, qWriteAnswer, qMoveTo,
-	qCategory, qComplete, qAnswers}
+	qComplete, qAnswers}
 
 // prepare prepares the queries of Submit's transaction on the writer,
 // which must happen outside any transaction (on SQLite the transaction
