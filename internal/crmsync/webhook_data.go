@@ -184,7 +184,11 @@ func (s StoreData) optedOut(ctx context.Context, tenantID, contactID string) ([]
 }
 
 func (s StoreData) response(ctx context.Context, tenantID string, ev feed.Event, personal bool) (any, error) {
-	r, err := s.Responses.Get(ctx, tenantID, ev.ObjectID)
+	get := s.Responses.GetWithoutTexts
+	if personal {
+		get = s.Responses.Get
+	}
+	r, err := get(ctx, tenantID, ev.ObjectID)
 	if errors.Is(err, db.ErrNotFound) {
 		return nil, ErrObjectGone
 	}

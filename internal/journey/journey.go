@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -60,10 +61,15 @@ var (
 type Store struct {
 	db    *db.DB
 	audit *audit.Log
+
+	mu        sync.Mutex
+	stepNames map[string]string // "tenant/step" → name, see StepName
 }
 
 // NewStore returns a Store.
-func NewStore(d *db.DB, a *audit.Log) *Store { return &Store{db: d, audit: a} }
+func NewStore(d *db.DB, a *audit.Log) *Store {
+	return &Store{db: d, audit: a, stepNames: map[string]string{}}
+}
 
 func cleanName(s string) (string, error) {
 	s = strings.TrimSpace(s)

@@ -35,6 +35,8 @@ const (
 		completed_at = $4, updated_at = $4 WHERE tenant_id = $1 AND id = $2 AND status = 'partial'`
 	qAnswers = `/* response.Store.answers */ SELECT question_id, kind, number, choices, text_sealed, category
 		FROM response_answers WHERE tenant_id = $1 AND response_id = $2 ORDER BY question_id`
+	qGet = `/* response.Store.Get */ SELECT ` + responseCols + ` FROM responses
+		WHERE tenant_id = $1 AND id = $2`
 	qByInvitation = `/* response.Store.ByInvitation */ SELECT ` + responseCols + ` FROM responses
 		WHERE tenant_id = $1 AND invitation_id = $2`
 )

@@ -32,6 +32,12 @@ func scanResponse(sc interface{ Scan(...any) error }) (Response, error) {
 // opens its free texts, and fills r.Answers, r.Scores and r.TextErased. It
 // returns the answers.
 func (s *Store) answers(ctx context.Context, q db.Querier, inTx bool, r *Response) (survey.Answers, error) {
+	return s.readAnswers(ctx, q, inTx, true, r)
+}
+
+// readAnswers is answers, leaving the free texts out (sealed, unread) unless
+// texts.
+func (s *Store) readAnswers(ctx context.Context, q db.Querier, inTx, texts bool, r *Response) (survey.Answers, error) {
 	rows, err := q.QueryContext(ctx, qAnswers, r.TenantID, r.ID)
 	if err != nil {
 		return nil, fmt.Errorf("answers: %w", err)
@@ -43,7 +49,7 @@ func (s *Store) answers(ctx context.Context, q db.Querier, inTx bool, r *Respons
 		qid    string
 		sealed []byte
 	}
-	var texts []sealedText
+	var sealedTexts []sealedText
 	r.rows = map[string]bool{}
 	for rows.Next() {
 		var qid, kind, choices, category string
@@ -64,8 +70,8 @@ func (s *Store) answers(ctx context.Context, q db.Querier, inTx bool, r *Respons
 		case t == survey.TypeYesNo:
 			out[qid] = survey.YesNo(choices == survey.Yes)
 		case t.FreeText():
-			if len(sealed) > 0 {
-				texts = append(texts, sealedText{qid, sealed})
+			if len(sealed) > 0 && texts {
+				sealedTexts = append(sealedTexts, sealedText{qid, sealed})
 			}
 		case choices != "":
 			out[qid] = survey.Answer{Choices: strings.Split(choices, ",")}
@@ -76,7 +82,7 @@ func (s *Store) answers(ctx context.Context, q db.Querier, inTx bool, r *Respons
 	}
 	rows.Close()
 	r.TextErased = false
-	if len(texts) > 0 {
+	if len(sealedTexts) > 0 {
 		key, err := s.vault.Lookup(ctx, r.TenantID, Subject(r.ContactID, r.ID))
 		if inTx && errors.Is(err, db.ErrNotFound) {
 			// A key made earlier in this transaction is not visible to
@@ -89,7 +95,7 @@ func (s *Store) answers(ctx context.Context, q db.Querier, inTx bool, r *Respons
 		case err != nil:
 			return nil, fmt.Errorf("answers: %w", err)
 		default:
-			for _, st := range texts {
+			for _, st := range sealedTexts {
 				text, err := key.OpenString(TextField(r.ID, st.qid), st.sealed)
 				if err != nil {
 					return nil, fmt.Errorf("answers: %w", err)
@@ -105,12 +111,22 @@ func (s *Store) answers(ctx context.Context, q db.Querier, inTx bool, r *Respons
 // Get returns one response of the tenant with its answers, or
 // db.ErrNotFound.
 func (s *Store) Get(ctx context.Context, tenantID, id string) (Response, error) {
-	r, err := scanResponse(s.db.R.QueryRowContext(ctx, `/* response.Store.Get */ SELECT `+responseCols+` FROM responses
-		WHERE tenant_id = $1 AND id = $2`, tenantID, id))
+	return s.get(ctx, tenantID, id, true)
+}
+
+// GetWithoutTexts is Get for a reader that may not see the free-text
+// answers (personal data): they are left out of Answers, and neither
+// decrypted nor their key looked up.
+func (s *Store) GetWithoutTexts(ctx context.Context, tenantID, id string) (Response, error) {
+	return s.get(ctx, tenantID, id, false)
+}
+
+func (s *Store) get(ctx context.Context, tenantID, id string, texts bool) (Response, error) {
+	r, err := scanResponse(s.rq.QueryRowContext(ctx, qGet, tenantID, id))
 	if err != nil {
 		return Response{}, fmt.Errorf("response: %w", err)
 	}
-	if _, err := s.answers(ctx, s.db.R, false, &r); err != nil {
+	if _, err := s.readAnswers(ctx, s.rq, false, texts, &r); err != nil {
 		return Response{}, fmt.Errorf("response %s: %w", id, err)
 	}
 	return r, nil
