@@ -11,11 +11,15 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/riverqueue/river"
+
 	"avis/internal/audit"
+	"avis/internal/contact"
 	"avis/internal/crmsync"
 	"avis/internal/db"
 	"avis/internal/feed"
 	"avis/internal/jobs"
+	"avis/internal/journey"
 	"avis/internal/privacy"
 	"avis/internal/response"
 	"avis/internal/survey"
@@ -27,63 +31,86 @@ import (
 // notice of the survey's language, the webhook hook run in the
 // transaction), without HTTP or page rendering: to bring responses to avis
 // faster than browsers on the same two cores could. clients goroutines
-// start at most rate responses a second. It returns the latencies of the
-// responses acknowledged (ms) and the number that failed.
-func direct(dir, dbURL, tenantID string, clients int, rate float64) (lat [][]float64, failed int64, err error) {
+// start at most rate responses a second. With deliver, this process also
+// delivers the webhooks, as avis serve does beside the survey pages (on
+// SQLite: one process writes the database, as avis always does, instead
+// of two taking turns at its file lock); stop ends that once the run has
+// waited for them. It returns the latencies of the responses acknowledged
+// (ms) and the number that failed.
+func direct(dir, dbURL, tenantID string, clients int, rate float64, deliver bool) (lat [][]float64, failed int64, stop func(), err error) {
 	ctx := context.Background()
 	d, err := db.Open(ctx, dbURL, dir, db.Options{MaxConns: clients})
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, nil, err
 	}
-	defer d.Close()
+	stop = func() { d.Close() }
+	defer func() {
+		if err != nil {
+			stop()
+		}
+	}()
 	key, _, err := vault.LoadMasterKey(vault.KeyOptions{DataDir: dir, KeyFile: filepath.Join(dir, "master.key"), DataExists: true})
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, nil, err
 	}
 	v, err := vault.New(ctx, d, key)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, nil, err
 	}
 	log := slog.New(slog.DiscardHandler)
 	au := audit.New(d)
 	fd := feed.New(d)
 	responses := response.NewStore(d, v, au, privacy.NewConsents(d), log, response.Options{Feed: fd})
-	hooks := crmsync.OpenWebhooks(d, v, au, fd, crmsync.WebhookOptions{AllowPrivate: true, AllowHTTP: true, Log: log})
-	if hooks.Queue, err = jobs.New(d, log, nil, jobs.Options{}); err != nil {
-		return nil, 0, err
+	hooks := crmsync.OpenWebhooks(d, v, au, fd, crmsync.WebhookOptions{AllowPrivate: true, AllowHTTP: true, Log: log,
+		Data: crmsync.StoreData{Responses: responses, Contacts: contact.NewStore(d, v, au), Journeys: journey.NewStore(d, au), DB: d}})
+	var workers *river.Workers
+	if deliver {
+		workers = river.NewWorkers()
+		crmsync.AddWebhookWorkers(workers, hooks)
+	}
+	q, err := jobs.New(d, log, workers, jobs.Options{Work: deliver})
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	hooks.Queue = q
+	if deliver {
+		if err := q.Start(ctx); err != nil {
+			return nil, 0, nil, err
+		}
+		stop = func() { q.Stop(ctx); d.Close() }
 	}
 	notices := privacy.NewNotices(d, au, privacy.Operator{Site: "avis.example.net"})
 	notice, err := notices.Current(ctx, tenantID, privacy.KindInformation, "fr")
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, nil, err
 	}
 	surveys := survey.NewStore(d, au)
 
 	type invitation struct{ id, contact, step, survey string }
 	rows, err := d.R.QueryContext(ctx, `SELECT id, contact_id, step_id, survey_id FROM invitations WHERE tenant_id = $1 ORDER BY id`, tenantID)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, nil, err
 	}
 	var invs []invitation
 	for rows.Next() {
 		var i invitation
 		if err := rows.Scan(&i.id, &i.contact, &i.step, &i.survey); err != nil {
 			rows.Close()
-			return nil, 0, err
+			return nil, 0, nil, err
 		}
 		invs = append(invs, i)
 	}
 	rows.Close()
 	if len(invs) == 0 {
-		return nil, 0, fmt.Errorf("no invitation to answer")
+		return nil, 0, nil, fmt.Errorf("no invitation to answer")
 	}
 	version, err := surveys.CurrentVersion(ctx, tenantID, invs[0].survey)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, nil, err
 	}
 	def, err := surveys.Definition(ctx, tenantID, invs[0].survey, version)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, nil, err
 	}
 
 	// Response i starts at begin + i/rate: a schedule, not a ticker, so
@@ -134,5 +161,5 @@ func direct(dir, dbURL, tenantID string, clients int, rate float64) (lat [][]flo
 		}()
 	}
 	wg.Wait()
-	return lat, failed, nil
+	return lat, failed, stop, nil
 }

@@ -182,6 +182,12 @@ func run(avisBin, dbURL, pgData string, n, clients int, rate float64, webhook, d
 	}
 	fmt.Fprintf(os.Stderr, "%s: %d invitations sent in %.0f s; answering with %d clients…\n", res.Database, n, time.Since(t0).Seconds(), clients)
 
+	// On SQLite the benchmark's process, which writes the responses, also
+	// delivers their webhooks (see direct); avis serve then only serves.
+	deliverHere := directly && dbURL == ""
+	if deliverHere {
+		envv = append(envv, "AVIS_ROLE=web")
+	}
 	serve, err := proc.Serve(avisBin, envv)
 	if err != nil {
 		return res, err
@@ -221,10 +227,11 @@ func run(avisBin, dbURL, pgData string, n, clients int, rate float64, webhook, d
 		pace = tick.C
 	}
 	if directly {
-		lat, nfailed, err := direct(dir, dbURL, tenantID, clients, rate)
+		lat, nfailed, stopDirect, err := direct(dir, dbURL, tenantID, clients, rate, deliverHere)
 		if err != nil {
 			return res, err
 		}
+		defer stopDirect()
 		for _, l := range lat {
 			acked.Add(int64(len(l)))
 		}
