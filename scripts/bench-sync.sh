@@ -43,7 +43,7 @@ for db in sqlite postgres; do
 	echo "${h[$db]}" >&2
 	[ $db = postgres ] && url=$directurl
 	echo "$db, webhooks of $w responses written directly at up to $rate/s…" >&2
-	h[$db-direct]=$("$tmp/benchanswer" -avis "$tmp/avis" -db "$url" -pgdata "$pgdata" -n "$w" -rate "$rate" -webhook -direct 2>/dev/null | tail -1)
+	h[$db-direct]=$("$tmp/benchanswer" -avis "$tmp/avis" -db "$url" -pgdata "$pgdata" -n "$w" -rate "$rate" -clients 256 -webhook -direct 2>/dev/null | tail -1)
 	echo "${h[$db-direct]}" >&2
 done
 for db in sqlite postgres; do
@@ -90,7 +90,9 @@ Browsers and avis on two cores cannot bring 1,000 responses a second, so
 the last two rows write the responses through the response store in the
 benchmark's process, as the survey page's POST does (page by page, the
 webhook hook in the same transaction) but without HTTP, one starting every
-millisecond at most. On PostgreSQL \`avis serve\` delivers the webhooks.
+millisecond at most, up to 256 at once (people arriving do not wait for
+those before them to be stored: 64 would cap the arrivals at 64 divided by
+the time a response takes to store). On PostgreSQL \`avis serve\` delivers the webhooks.
 On SQLite the benchmark's process delivers them too, with avis's delivery
 job (\`avis serve\` runs with \`AVIS_ROLE=web\`), because one process
 writes an SQLite database, as with avis always: two processes taking turns
