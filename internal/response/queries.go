@@ -11,39 +11,42 @@ import (
 // unprepared statement again on every call, which costs more than running
 // it).
 const (
-	// The claim reads the response and takes its write lock: FOR UPDATE is
-	// added on PostgreSQL (see claimQuery); SQLite's single writer holds
-	// the database's write lock for the whole transaction already.
-	qClaim = `/* response.Store.claim */ SELECT ` + responseCols + ` FROM responses
-		WHERE tenant_id = $1 AND id = $2`
-	qClaimInvitation = `/* response.Store.claim */ SELECT ` + responseCols + ` FROM responses
-		WHERE tenant_id = $1 AND invitation_id = $2`
+	// The claim reads the response with its answers and takes its write
+	// lock: FOR UPDATE OF r is added on PostgreSQL (see claimQuery);
+	// SQLite's single writer holds the database's write lock for the whole
+	// transaction already.
+	qClaim = `/* response.Store.claim */ SELECT ` + joinedCols + ` FROM responses r` + answersJoin + `
+		WHERE r.tenant_id = $1 AND r.id = $2 ORDER BY a.question_id`
+	qClaimInvitation = `/* response.Store.claim */ SELECT ` + joinedCols + ` FROM responses r` + answersJoin + `
+		WHERE r.tenant_id = $1 AND r.invitation_id = $2 ORDER BY a.question_id`
 	qCreate = `/* response.Store.create */ INSERT INTO responses (tenant_id, id, survey_id, survey_version,
 		invitation_id, contact_id, step_id, source, language, notice_id, notice_hash, status, page, resume_hash, started_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'partial', $14, $12, $13, $13)
 		ON CONFLICT (tenant_id, invitation_id) DO NOTHING`
 	qDeleteAnswer = `/* response.Store.writePage */ DELETE FROM response_answers
 		WHERE tenant_id = $1 AND response_id = $2 AND question_id = $3`
-	qWriteAnswer = `/* response.Store.writePage */ INSERT INTO response_answers
+	qWriteAnswersHead = `/* response.Store.writePage */ INSERT INTO response_answers
 		(tenant_id, response_id, question_id, kind, number, choices, text_sealed, category, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, '', $8)
+		VALUES `
+	qWriteAnswersTail = `
 		ON CONFLICT (tenant_id, response_id, question_id) DO UPDATE SET kind = excluded.kind, number = excluded.number,
 		choices = excluded.choices, text_sealed = excluded.text_sealed, category = '', updated_at = excluded.updated_at`
+	qWriteAnswer = qWriteAnswersHead + `($1, $2, $3, $4, $5, $6, $7, '', $8)` + qWriteAnswersTail
 	qMoveTo = `/* response.Store.moveTo */ UPDATE responses SET page = $3, updated_at = $4
 		WHERE tenant_id = $1 AND id = $2`
 	qComplete = `/* response.Store.complete */ UPDATE responses SET status = 'complete', page = $3,
 		completed_at = $4, updated_at = $4 WHERE tenant_id = $1 AND id = $2 AND status = 'partial'`
 	qAnswers = `/* response.Store.answers */ SELECT question_id, kind, number, choices, text_sealed, category
 		FROM response_answers WHERE tenant_id = $1 AND response_id = $2 ORDER BY question_id`
-	qGet = `/* response.Store.Get */ SELECT ` + responseCols + ` FROM responses
-		WHERE tenant_id = $1 AND id = $2`
-	qByInvitation = `/* response.Store.ByInvitation */ SELECT ` + responseCols + ` FROM responses
-		WHERE tenant_id = $1 AND invitation_id = $2`
+	qGet = `/* response.Store.Get */ SELECT ` + joinedCols + ` FROM responses r` + answersJoin + `
+		WHERE r.tenant_id = $1 AND r.id = $2 ORDER BY a.question_id`
+	qByInvitation = `/* response.Store.ByInvitation */ SELECT ` + joinedCols + ` FROM responses r` + answersJoin + `
+		WHERE r.tenant_id = $1 AND r.invitation_id = $2 ORDER BY a.question_id`
 )
 
 // txQueries are the queries Submit runs in its transaction.
 var txQueries = []string{qCreate, qDeleteAnswer, qWriteAnswer, qMoveTo,
-	qComplete, qAnswers}
+	qComplete}
 
 // prepare prepares the queries of Submit's transaction on the writer,
 // which must happen outside any transaction (on SQLite the transaction
@@ -56,11 +59,12 @@ func (s *Store) prepare(ctx context.Context) {
 }
 
 // claimQuery returns a claim query in the store's dialect: on PostgreSQL
-// SELECT … FOR UPDATE locks the row without writing a new version of it
-// (a no-op UPDATE would, with an entry in each of its indexes).
+// SELECT … FOR UPDATE OF r locks the response's row without writing a new
+// version of it (a no-op UPDATE would, with an entry in each of its
+// indexes).
 func (s *Store) claimQuery(q string) string {
 	if s.db.Dialect == db.Postgres {
-		return q + " FOR UPDATE"
+		return q + " FOR UPDATE OF r"
 	}
 	return q
 }

@@ -28,21 +28,109 @@ func scanResponse(sc interface{ Scan(...any) error }) (Response, error) {
 	return r, nil
 }
 
+// answerRow is one stored answer as read.
+type answerRow struct {
+	qid, kind, choices, category string
+	number                       *int64
+	sealed                       []byte
+}
+
 // answers reads a response's answers through q (a transaction's when inTx),
 // opens its free texts, and fills r.Answers, r.Scores and r.TextErased. It
 // returns the answers.
 func (s *Store) answers(ctx context.Context, q db.Querier, inTx bool, r *Response) (survey.Answers, error) {
-	return s.readAnswers(ctx, q, inTx, true, r)
-}
-
-// readAnswers is answers, leaving the free texts out (sealed, unread) unless
-// texts.
-func (s *Store) readAnswers(ctx context.Context, q db.Querier, inTx, texts bool, r *Response) (survey.Answers, error) {
 	rows, err := q.QueryContext(ctx, qAnswers, r.TenantID, r.ID)
 	if err != nil {
 		return nil, fmt.Errorf("answers: %w", err)
 	}
 	defer rows.Close()
+	var raw []answerRow
+	for rows.Next() {
+		var a answerRow
+		if err := rows.Scan(&a.qid, &a.kind, &a.number, &a.choices, &a.sealed, &a.category); err != nil {
+			return nil, fmt.Errorf("answers: %w", err)
+		}
+		raw = append(raw, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("answers: %w", err)
+	}
+	rows.Close()
+	return s.fill(ctx, q, inTx, true, r, raw)
+}
+
+// joinedCols are responseCols and the columns of an answer, for a query of
+// a response (r) joined with its answers (a): see readJoined.
+const joinedCols = `r.id, r.tenant_id, r.survey_id, r.survey_version, COALESCE(r.invitation_id, ''), r.contact_id, r.step_id,
+	r.source, r.language, r.notice_id, r.notice_hash, r.status, r.page, r.started_at, r.updated_at, r.completed_at,
+	a.question_id, a.kind, a.number, a.choices, a.text_sealed, a.category`
+
+// answersJoin joins a response (r) with its answers (a).
+const answersJoin = ` LEFT JOIN response_answers a ON a.tenant_id = r.tenant_id AND a.response_id = r.id`
+
+// readJoined reads one response and its answers with one query of
+// joinedCols (one round trip instead of two), through q (a transaction's
+// when inTx), and fills them in as answers does (free texts opened only
+// when texts). No row is db.ErrNotFound.
+func (s *Store) readJoined(ctx context.Context, q db.Querier, inTx, texts bool, query string, args ...any) (Response, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return Response{}, db.Translate(err)
+	}
+	defer rows.Close()
+	var r Response
+	var raw []answerRow
+	found := false
+	for rows.Next() {
+		var qid, kind, choices, category *string
+		var a answerRow
+		rr, err := scanResponse(withMore{rows, []any{&qid, &kind, &a.number, &choices, &a.sealed, &category}})
+		if err != nil {
+			return Response{}, err
+		}
+		if !found {
+			r, found = rr, true
+		}
+		if qid == nil {
+			continue // a response without answers
+		}
+		a.qid, a.kind = *qid, deref(kind)
+		a.choices, a.category = deref(choices), deref(category)
+		raw = append(raw, a)
+	}
+	if err := rows.Err(); err != nil {
+		return Response{}, db.Translate(err)
+	}
+	rows.Close()
+	if !found {
+		return Response{}, db.ErrNotFound
+	}
+	if _, err := s.fill(ctx, q, inTx, texts, &r, raw); err != nil {
+		return Response{}, err
+	}
+	return r, nil
+}
+
+// withMore scans a row into the destinations given, then into more.
+type withMore struct {
+	sc   interface{ Scan(...any) error }
+	more []any
+}
+
+func (w withMore) Scan(dest ...any) error { return w.sc.Scan(append(dest, w.more...)...) }
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+// fill turns a response's stored answers into r.Answers, r.Scores,
+// r.TextErased and r.rows, opening the free texts (their key looked up
+// through q when inTx) unless !texts, which leaves them out. It returns
+// the answers.
+func (s *Store) fill(ctx context.Context, q db.Querier, inTx, texts bool, r *Response, raw []answerRow) (survey.Answers, error) {
 	out := survey.Answers{}
 	r.Scores = nil
 	type sealedText struct {
@@ -51,36 +139,27 @@ func (s *Store) readAnswers(ctx context.Context, q db.Querier, inTx, texts bool,
 	}
 	var sealedTexts []sealedText
 	r.rows = map[string]bool{}
-	for rows.Next() {
-		var qid, kind, choices, category string
-		var number *int64
-		var sealed []byte
-		if err := rows.Scan(&qid, &kind, &number, &choices, &sealed, &category); err != nil {
-			return nil, fmt.Errorf("answers: %w", err)
-		}
+	for _, a := range raw {
+		qid, number := a.qid, a.number
 		r.rows[qid] = true
-		t := survey.Type(kind)
+		t := survey.Type(a.kind)
 		switch {
 		case t.Scale():
 			if number == nil {
 				continue
 			}
 			out[qid] = survey.Int(int(*number))
-			r.Scores = append(r.Scores, survey.Score{QuestionID: qid, Type: t, Value: int(*number), Category: survey.Category(category)})
+			r.Scores = append(r.Scores, survey.Score{QuestionID: qid, Type: t, Value: int(*number), Category: survey.Category(a.category)})
 		case t == survey.TypeYesNo:
-			out[qid] = survey.YesNo(choices == survey.Yes)
+			out[qid] = survey.YesNo(a.choices == survey.Yes)
 		case t.FreeText():
-			if len(sealed) > 0 && texts {
-				sealedTexts = append(sealedTexts, sealedText{qid, sealed})
+			if len(a.sealed) > 0 && texts {
+				sealedTexts = append(sealedTexts, sealedText{qid, a.sealed})
 			}
-		case choices != "":
-			out[qid] = survey.Answer{Choices: strings.Split(choices, ",")}
+		case a.choices != "":
+			out[qid] = survey.Answer{Choices: strings.Split(a.choices, ",")}
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("answers: %w", err)
-	}
-	rows.Close()
 	r.TextErased = false
 	if len(sealedTexts) > 0 {
 		key, err := s.vault.Lookup(ctx, r.TenantID, Subject(r.ContactID, r.ID))
@@ -122,11 +201,8 @@ func (s *Store) GetWithoutTexts(ctx context.Context, tenantID, id string) (Respo
 }
 
 func (s *Store) get(ctx context.Context, tenantID, id string, texts bool) (Response, error) {
-	r, err := scanResponse(s.rq.QueryRowContext(ctx, qGet, tenantID, id))
+	r, err := s.readJoined(ctx, s.rq, false, texts, qGet, tenantID, id)
 	if err != nil {
-		return Response{}, fmt.Errorf("response: %w", err)
-	}
-	if _, err := s.readAnswers(ctx, s.rq, false, texts, &r); err != nil {
 		return Response{}, fmt.Errorf("response %s: %w", id, err)
 	}
 	return r, nil
@@ -135,12 +211,9 @@ func (s *Store) get(ctx context.Context, tenantID, id string, texts bool) (Respo
 // ByInvitation returns the response to an invitation with its answers, or
 // db.ErrNotFound when the person has not answered yet.
 func (s *Store) ByInvitation(ctx context.Context, tenantID, invitationID string) (Response, error) {
-	r, err := scanResponse(s.rq.QueryRowContext(ctx, qByInvitation, tenantID, invitationID))
+	r, err := s.readJoined(ctx, s.rq, false, true, qByInvitation, tenantID, invitationID)
 	if err != nil {
 		return Response{}, fmt.Errorf("response of invitation: %w", err)
-	}
-	if _, err := s.answers(ctx, s.rq, false, &r); err != nil {
-		return Response{}, fmt.Errorf("response %s: %w", r.ID, err)
 	}
 	return r, nil
 }

@@ -157,11 +157,9 @@ func (s *Store) submitTx(ctx context.Context, tx *sql.Tx, sub Submission, out *O
 		out.Response, out.AlreadyComplete = r, true
 		return nil
 	}
-	stored := survey.Answers{}
-	if !fresh {
-		if stored, err = s.answers(ctx, s.in(tx), true, &r); err != nil {
-			return err
-		}
+	stored := r.Answers // read by the claim
+	if stored == nil {
+		stored = survey.Answers{}
 	}
 	shown := sub.Shown
 	if shown == nil {
@@ -227,22 +225,22 @@ func (s *Store) submitTx(ctx context.Context, tx *sql.Tx, sub Submission, out *O
 	return s.moveTo(ctx, tx, &r, merged, now, out, !fresh)
 }
 
-// claim finds the response a submission continues and takes its write
-// lock (a row lock on PostgreSQL; SQLite has a single writer) so that
-// concurrent submissions of one response run one after the other. When
+// claim finds the response a submission continues, with its answers, and
+// takes its write lock (a row lock on PostgreSQL; SQLite has a single
+// writer) so that concurrent submissions of one response run one after the other. When
 // there is none yet, it returns a new response, not stored (fresh): create
 // stores it once the page is known to be valid, so that a page with
 // problems writes nothing.
 func (s *Store) claim(ctx context.Context, tx *sql.Tx, sub Submission) (r Response, fresh bool, err error) {
 	st := sub.Start
-	// One statement takes the lock and reads the row (a round trip to
-	// PostgreSQL each, in a transaction that others share).
+	// One statement takes the lock and reads the row and its answers (a
+	// round trip to PostgreSQL each, in a transaction that others share).
 	switch {
 	case sub.ResponseID != "":
-		r, err = scanResponse(s.in(tx).QueryRowContext(ctx, s.claimQuery(qClaim), st.TenantID, sub.ResponseID))
+		r, err = s.readJoined(ctx, s.in(tx), true, true, s.claimQuery(qClaim), st.TenantID, sub.ResponseID)
 		return r, false, err
 	case st.InvitationID != "":
-		r, err = scanResponse(s.in(tx).QueryRowContext(ctx, s.claimQuery(qClaimInvitation), st.TenantID, st.InvitationID))
+		r, err = s.readJoined(ctx, s.in(tx), true, true, s.claimQuery(qClaimInvitation), st.TenantID, st.InvitationID)
 		if !errors.Is(err, db.ErrNotFound) {
 			return r, false, err
 		}
@@ -317,6 +315,7 @@ func prevPage(def *survey.Definition, current int, answers survey.Answers) int {
 // those in merged (ValidatePage removed the hidden and empty ones).
 func (s *Store) writePage(ctx context.Context, tx *sql.Tx, r *Response, def *survey.Definition, onPage []string, merged survey.Answers, now time.Time) error {
 	var key *vault.SubjectKey
+	var rows [][]any
 	for _, qid := range onPage {
 		a, ok := merged[qid]
 		if !ok && !r.rows[qid] {
@@ -355,11 +354,39 @@ func (s *Store) writePage(ctx context.Context, tx *sql.Tx, r *Response, def *sur
 		default:
 			choices = strings.Join(a.Choices, ",")
 		}
-		_, err := s.in(tx).ExecContext(ctx, qWriteAnswer,
-			r.TenantID, r.ID, qid, string(q.Type), number, choices, sealed, now.UnixMicro())
-		if err != nil {
-			return db.Translate(err)
+		rows = append(rows, []any{r.TenantID, r.ID, qid, string(q.Type), number, choices, sealed, now.UnixMicro()})
+	}
+	return s.writeAnswers(ctx, tx, rows)
+}
+
+// writeAnswers upserts answer rows (the arguments of qWriteAnswer): on
+// PostgreSQL all in one statement (one round trip in a transaction that
+// others share), on SQLite one prepared statement each.
+func (s *Store) writeAnswers(ctx context.Context, tx *sql.Tx, rows [][]any) error {
+	if s.db.Dialect != db.Postgres || len(rows) < 2 {
+		for _, args := range rows {
+			if _, err := s.in(tx).ExecContext(ctx, qWriteAnswer, args...); err != nil {
+				return db.Translate(err)
+			}
 		}
+		return nil
+	}
+	var sb strings.Builder
+	sb.WriteString(qWriteAnswersHead)
+	var args []any
+	for i, row := range rows {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		n := len(args)
+		fmt.Fprintf(&sb, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, '', $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8)
+		args = append(args, row...)
+	}
+	sb.WriteString(qWriteAnswersTail)
+	// The text depends only on the number of answers on a page: few
+	// texts, each kept prepared.
+	if _, err := s.in(tx).ExecContext(ctx, sb.String(), args...); err != nil {
+		return db.Translate(err)
 	}
 	return nil
 }
