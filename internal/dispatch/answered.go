@@ -31,9 +31,12 @@ func MarkAnswered(ctx context.Context, q db.Querier, tenantID, invitationID stri
 func MarkAnsweredAt(ctx context.Context, q db.Querier, tenantID string, invitationIDs []string, at time.Time, seq int64) (int64, error) {
 	// Numbered placeholders in both dialects: the list is a transaction's
 	// worth of responses, short enough for SQLite's numbered binding.
+	// "status || ''" keeps SQLite off the status index: from four ids on,
+	// SQLite walked every sent invitation of the tenant (16% of avis's
+	// CPU answering 20,000 invitations) instead of looking up the ids.
 	in, args := db.InList(db.Postgres, []any{tenantID, db.Stamp(at), seq}, invitationIDs)
 	res, err := q.ExecContext(ctx, `/* dispatch.MarkAnswered */ UPDATE invitations SET status = 'answered', answered_at = $2, updated_at = $2, sync_seq = $3
-		WHERE tenant_id = $1 AND status IN ('sent', 'delivered', 'sending', 'bounced') AND id IN `+in, args...)
+		WHERE tenant_id = $1 AND status || '' IN ('sent', 'delivered', 'sending', 'bounced') AND id IN `+in, args...)
 	if err != nil {
 		return 0, fmt.Errorf("invitation answered: %w", db.Translate(err))
 	}
