@@ -152,10 +152,18 @@ func importCmd(ctx context.Context, e env, args []string) error {
 		fmt.Fprintf(e.stderr, "  %-28s → %s\n", h, to)
 	}
 
-	// Bound the heap so that a large import stays well under 200 MB of
-	// memory: the garbage collector works harder instead (GOMEMLIMIT wins).
+	// Bound the heap so that a large import stays under 200 MB of memory:
+	// the garbage collector works harder instead (GOMEMLIMIT and GOGC
+	// win). The live heap is about 55 MB (the chunk being written, the
+	// next being read); collecting when it has grown by half rather than
+	// doubled keeps the peak of 1,000,000 rows at 186–193 MB instead of
+	// 205–217 (SQLite's 32 MB page cache comes on top), for a few percent
+	// of CPU.
 	if e.getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(150 << 20)
+	}
+	if e.getenv("GOGC") == "" {
+		debug.SetGCPercent(50)
 	}
 	prog := newProgressBar(e.stderr, fi.Size(), counter)
 	rep, err := a.contacts.Import(ctx, audit.System("cli"), t.ID, src, contact.ImportOptions{
