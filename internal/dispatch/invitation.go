@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"hash/fnv"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -147,6 +148,23 @@ func (s *Store) pickChannel(ctx context.Context, q db.Querier, tenantID string, 
 
 const invitationCols = `id, rule_id, survey_id, step_id, contact_id, touchpoint_id, channel, status, reason, language, due_at, sent_at,
 	delivered_at, answered_at, expires_at, reminders_sent, attempts, segments, provider_id, created_at, updated_at`
+
+// InvitationColumns returns the columns ScanInvitation reads, each named
+// with the table alias given (as in "i"), for another package's query that
+// joins invitations.
+func InvitationColumns(alias string) string {
+	cols := strings.Split(invitationCols, ",")
+	for i, c := range cols {
+		cols[i] = alias + "." + strings.TrimSpace(c)
+	}
+	return strings.Join(cols, ", ")
+}
+
+// ScanInvitation reads an invitation from the columns InvitationColumns
+// names.
+func ScanInvitation(sc interface{ Scan(...any) error }) (Invitation, error) {
+	return scanInvitation(sc)
+}
 
 func scanInvitation(sc interface{ Scan(...any) error }) (Invitation, error) {
 	var inv Invitation

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 
 	"avis/internal/db"
+	"avis/internal/dispatch"
 )
 
 // The queries of the answer path, prepared once (SQLite parses an
@@ -43,6 +44,20 @@ const (
 	qByInvitation = `/* response.Store.ByInvitation */ SELECT ` + joinedCols + ` FROM responses r` + answersJoin + `
 		WHERE r.tenant_id = $1 AND r.invitation_id = $2 ORDER BY a.question_id`
 )
+
+// invitationColsI are the invitation's columns qByToken reads.
+var invitationColsI = dispatch.InvitationColumns("i")
+
+// qByToken reads the invitation of a link's token, its response (columns
+// of zero value when there is none) and the response's answers.
+var qByToken = `/* response.Store.ByToken */ SELECT i.tenant_id, ` + invitationColsI + `,
+	COALESCE(r.id, ''), COALESCE(r.tenant_id, ''), COALESCE(r.survey_id, ''), COALESCE(r.survey_version, 0),
+	COALESCE(r.invitation_id, ''), COALESCE(r.contact_id, ''), COALESCE(r.step_id, ''), COALESCE(r.source, ''),
+	COALESCE(r.language, ''), COALESCE(r.notice_id, ''), COALESCE(r.notice_hash, ''), COALESCE(r.status, ''),
+	COALESCE(r.page, 0), COALESCE(r.started_at, 0), COALESCE(r.updated_at, 0), COALESCE(r.completed_at, 0),
+	a.question_id, a.kind, a.number, a.choices, a.text_sealed, a.category
+	FROM invitations i LEFT JOIN responses r ON r.tenant_id = i.tenant_id AND r.invitation_id = i.id` + answersJoin + `
+	WHERE i.token_hash = $1 ORDER BY a.question_id`
 
 // txQueries are the queries Submit runs in its transaction.
 var txQueries = []string{qCreate, qDeleteAnswer, qWriteAnswer, qMoveTo,

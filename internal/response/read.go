@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"avis/internal/db"
+	"avis/internal/dispatch"
 	"avis/internal/survey"
 	"avis/internal/vault"
 )
@@ -269,3 +270,64 @@ func (s *Store) ForContact(ctx context.Context, tenantID, contactID string) ([]R
 	}
 	return out, nil
 }
+
+// ByToken returns, in one query, the invitation an invitation link's
+// token names, its tenant, and the response to it with its answers (free
+// texts opened), or nil when the person has not started answering. An
+// unknown token is db.ErrNotFound. The survey page reads both on every
+// request: one round trip instead of two.
+func (s *Store) ByToken(ctx context.Context, token string) (tenantID string, inv dispatch.Invitation, resp *Response, err error) {
+	if len(token) != 22 {
+		return "", inv, nil, fmt.Errorf("invitation by token: %w", db.ErrNotFound)
+	}
+	rows, err := s.rq.QueryContext(ctx, qByToken, dispatch.TokenHash(token))
+	if err != nil {
+		return "", inv, nil, fmt.Errorf("invitation by token: %w", db.Translate(err))
+	}
+	defer rows.Close()
+	var r Response
+	var raw []answerRow
+	found := false
+	for rows.Next() {
+		var qid, kind, choices, category *string
+		var a answerRow
+		var rr Response
+		inv, err = dispatch.ScanInvitation(scanWith(func(invDest ...any) error {
+			var err error
+			rr, err = scanResponse(scanWith(func(respDest ...any) error {
+				dest := append(append([]any{&tenantID}, invDest...), respDest...)
+				return rows.Scan(append(dest, &qid, &kind, &a.number, &choices, &a.sealed, &category)...)
+			}))
+			return err
+		}))
+		if err != nil {
+			return "", dispatch.Invitation{}, nil, fmt.Errorf("invitation by token: %w", db.Translate(err))
+		}
+		found = true
+		r = rr
+		if qid != nil {
+			a.qid, a.kind = *qid, deref(kind)
+			a.choices, a.category = deref(choices), deref(category)
+			raw = append(raw, a)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return "", dispatch.Invitation{}, nil, fmt.Errorf("invitation by token: %w", db.Translate(err))
+	}
+	rows.Close()
+	if !found {
+		return "", dispatch.Invitation{}, nil, fmt.Errorf("invitation by token: %w", db.ErrNotFound)
+	}
+	if r.ID == "" {
+		return tenantID, inv, nil, nil // no response yet
+	}
+	if _, err := s.fill(ctx, s.rq, false, true, &r, raw); err != nil {
+		return "", dispatch.Invitation{}, nil, fmt.Errorf("response %s: %w", r.ID, err)
+	}
+	return tenantID, inv, &r, nil
+}
+
+// scanWith is a Scan function as a scanner.
+type scanWith func(dest ...any) error
+
+func (f scanWith) Scan(dest ...any) error { return f(dest...) }

@@ -480,3 +480,35 @@ func TestHiddenAnswerDeleted(t *testing.T) {
 		t.Fatalf("the hidden comment is still stored (%d rows)", n)
 	}
 }
+
+// TestByToken reads an invitation link's invitation and response in one
+// query: before any answer (no response), after page 1 (the answers, the
+// comment opened), and an unknown or malformed token.
+func TestByToken(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	cid, inv := e.invitation("grace@example.org")
+	const token = "AbCdEfGhIjKlMnOpQrStUv"
+	if _, err := e.db.W.Exec(`UPDATE invitations SET token_hash = $1 WHERE id = $2`, dispatch.TokenHash(token), inv); err != nil {
+		t.Fatal(err)
+	}
+	tid, got, resp, err := e.s.ByToken(ctx, token)
+	if err != nil || tid != e.tenant || got.ID != inv || got.ContactID != cid || got.Status != dispatch.StatusSent || resp != nil {
+		t.Fatalf("before answering: %s %+v %+v %v", tid, got, resp, err)
+	}
+	p1 := parse(t, e.def, 0, form("q_nps", "2", "q_why", "Trop long"))
+	out := e.submit(response.Submission{Start: e.start(cid, inv), Page: 0, Answers: p1})
+	if out.Errors != nil {
+		t.Fatalf("page 1: %+v", out)
+	}
+	_, got, resp, err = e.s.ByToken(ctx, token)
+	if err != nil || got.ID != inv || resp == nil || resp.ID != out.Response.ID || resp.Page != 1 ||
+		*resp.Answers["nps"].Number != 2 || resp.Answers["why"].Text != "Trop long" {
+		t.Fatalf("after page 1: %+v %+v %v", got, resp, err)
+	}
+	for _, bad := range []string{"AbCdEfGhIjKlMnOpQrStUw", "short", inv} {
+		if _, _, _, err := e.s.ByToken(ctx, bad); !errors.Is(err, db.ErrNotFound) {
+			t.Fatalf("token %q: %v, want ErrNotFound", bad, err)
+		}
+	}
+}

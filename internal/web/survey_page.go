@@ -112,7 +112,8 @@ func (s *Server) thanks(w http.ResponseWriter, r *http.Request, a *answering) {
 func (s *Server) fromInvitation(w http.ResponseWriter, r *http.Request) (*answering, bool) {
 	ctx := r.Context()
 	token := r.PathValue("token")
-	tenantID, inv, err := s.Dispatch.ByToken(ctx, token)
+	// The invitation and its response, if any, in one query.
+	tenantID, inv, resp, err := s.Responses.ByToken(ctx, token)
 	if errors.Is(err, db.ErrNotFound) {
 		s.linkState(w, r, http.StatusNotFound, stateUnknown, "", nil)
 		return nil, false
@@ -123,14 +124,9 @@ func (s *Server) fromInvitation(w http.ResponseWriter, r *http.Request) (*answer
 	}
 	a := &answering{tenantID: tenantID, brand: s.brandFor(ctx, tenantID), surveyID: inv.SurveyID, sigToken: token,
 		path: "/s/" + token, pick: inv.Language, invitation: true, meToken: token}
-	resp, err := s.Responses.ByInvitation(ctx, tenantID, inv.ID)
-	switch {
-	case err == nil:
-		a.resp = &resp
+	if resp != nil {
+		a.resp = resp
 		a.pick = resp.Language
-	case !errors.Is(err, db.ErrNotFound):
-		s.fail(w, r, err)
-		return nil, false
 	}
 	if inv.Status == dispatch.StatusAnswered || (a.resp != nil && a.resp.Complete()) {
 		s.thanks(w, r, a)
