@@ -73,16 +73,20 @@ The target is not met. On SQLite avis uses $(per sqlite avis_cpu_s) ms of CPU pe
 response and the clients $(per sqlite client_cpu_s) ms: the $(nproc) cores allow at most
 $(ceiling sqlite) responses/s at that cost, whoever runs faster. Where avis's CPU
 goes (CPU profile of \`avis serve\` on SQLite): rendering the pages with
-html/template (about 30%), reading the invitation and the response on
-each request (about 30%: a query of the pure-Go SQLite costs some 40 µs),
-the group commit's transactions (about 20%), the HTTP server and the Go
-runtime the rest. Fixed on the way, from 5.6 ms of avis CPU per response
+html/template (about a quarter), the group commit's transactions (about a
+quarter), reading the invitation and its response on each request (about
+a fifth, one query per request), the HTTP server and the Go runtime the
+rest. Fixed on the way, from 5.6 ms of avis CPU per response
 (about 250 responses/s): the survey's definition decoded from JSON on every
 page (15% of the CPU), statements parsed again on every call (19%), the
 information notice cut into blocks and rendered on every page (7%, and a
-third of the rendering), the tenant read on every page. On PostgreSQL
+third of the rendering), the tenant read on every page; then (sixth
+session) marking a grouped commit's invitations answered, which walked
+every sent invitation of the tenant on SQLite (16% of the CPU), and two
+statements where one does (the invitation and its response, the claim of a
+response and its answers). On PostgreSQL
 ($(per postgres avis_cpu_s) ms of avis CPU and $(per postgres postgres_cpu_s) ms of the server's per response, about
-25 statements) the server shares the cores and every statement is a
+15 statements) the server shares the cores and every statement is a
 round trip. Four groups of submissions now commit side by side, meeting
 only at the end of their transactions for the tenant's feed counter (from
 about 250 responses/s with one group at a time); the server's CPU is now
