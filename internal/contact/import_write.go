@@ -349,7 +349,6 @@ func (im *importer) writeChunk(ctx context.Context, tx *sql.Tx, cands []*candida
 			if err := ins.Add(ctx, im.tenantID, id, pl.cur.ext, k.SealString(FieldEmail, pl.cur.email), nilIfEmpty(pl.emailIx, pl.cur.email),
 				k.SealString(FieldPhone, pl.cur.phone), nilIfEmpty(pl.phoneIx, pl.cur.phone), k.SealString(FieldFirstName, pl.cur.first),
 				k.SealString(FieldLastName, pl.cur.last), pl.cur.lang, pl.cur.country, pl.cur.tz, clearAttrs, sealedAttrs, now, now); err != nil {
-				ins.Close(ctx)
 				return p, fmt.Errorf("create contacts: %w", db.Translate(err))
 			}
 		}
@@ -363,7 +362,6 @@ func (im *importer) writeChunk(ctx context.Context, tx *sql.Tx, cands []*candida
 	src := ledgerSource(im.o.Source, im.rep.ImportID)
 	for _, pl := range order {
 		if err := ins.Add(ctx, im.tenantID, db.NewID(), pl.cur.id, im.o.Basis, im.o.Purpose, im.o.Source.Kind, src, now); err != nil {
-			ins.Close(ctx)
 			return p, fmt.Errorf("record lawful basis: %w", db.Translate(err))
 		}
 	}
@@ -448,24 +446,15 @@ func (im *importer) writeRejects(ctx context.Context, tx *sql.Tx) error {
 }
 
 func insertRejects(ctx context.Context, d db.Dialect, q db.Querier, tenantID, importID string, rs []Reject) error {
-	const per = 500
-	for start := 0; start < len(rs); start += per {
-		end := min(start+per, len(rs))
-		var sb strings.Builder
-		sb.WriteString(`/* contact.Store.Import */ INSERT INTO import_rejects (tenant_id, import_id, row_num, column_name, reason, reason_text) VALUES `)
-		args := make([]any, 0, 6*(end-start))
-		for i := start; i < end; i++ {
-			if i > start {
-				sb.WriteByte(',')
-			}
-			sb.WriteString(argList(d, len(args), 6))
-			args = append(args, tenantID, importID, rs[i].Row, truncate(rs[i].Column, 200), truncate(rs[i].Reason, 500),
-				storedText(rs[i].ReasonText))
-		}
-		sb.WriteString(" ON CONFLICT DO NOTHING")
-		if _, err := q.ExecContext(ctx, sb.String(), args...); err != nil {
+	ins := db.NewInserter(d, q, `/* contact.Store.Import */ INSERT INTO import_rejects (tenant_id, import_id, row_num, column_name, reason, reason_text) VALUES `, 6).
+		WithTail(" ON CONFLICT DO NOTHING")
+	for _, r := range rs {
+		if err := ins.Add(ctx, tenantID, importID, r.Row, truncate(r.Column, 200), truncate(r.Reason, 500), storedText(r.ReasonText)); err != nil {
 			return fmt.Errorf("record rejected rows: %w", db.Translate(err))
 		}
+	}
+	if err := ins.Close(ctx); err != nil {
+		return fmt.Errorf("record rejected rows: %w", db.Translate(err))
 	}
 	return nil
 }
@@ -503,18 +492,4 @@ func (s *Store) finishImport(ctx context.Context, actor audit.Actor, tenantID st
 			ObjectID: r.ImportID, Detail: map[string]string{"status": r.Status, "rows": fmt.Sprint(r.Rows), "created": fmt.Sprint(r.Created),
 				"updated": fmt.Sprint(r.Updated), "unchanged": fmt.Sprint(r.Unchanged), "rejected": fmt.Sprint(r.Rejected)}})
 	})
-}
-
-// argList writes "(a1,…,an)" for the n arguments after the first `from`.
-func argList(d db.Dialect, from, n int) string {
-	var sb strings.Builder
-	sb.WriteByte('(')
-	for j := 1; j <= n; j++ {
-		if j > 1 {
-			sb.WriteByte(',')
-		}
-		sb.WriteString(d.Arg(from + j))
-	}
-	sb.WriteByte(')')
-	return sb.String()
 }

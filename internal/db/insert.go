@@ -18,14 +18,16 @@ type Preparer interface {
 // prepared single-row INSERT per row, because SQLite copies every page a
 // multi-row statement touches into a statement journal (so that the
 // statement alone can be undone), which costs more than the statement.
+// After an error the Inserter has released what it held: return the error,
+// there is nothing to close.
 type Inserter struct {
-	d     Dialect
-	q     Querier
-	head  string
-	ncols int
-	stmt  *sql.Stmt
-	sb    strings.Builder
-	args  []any
+	d          Dialect
+	q          Querier
+	head, tail string
+	ncols      int
+	stmt       *sql.Stmt
+	sb         strings.Builder
+	args       []any
 }
 
 // insertRows is how many rows one PostgreSQL statement carries.
@@ -37,16 +39,28 @@ func NewInserter(d Dialect, q Querier, head string, ncols int) *Inserter {
 	return &Inserter{d: d, q: q, head: head, ncols: ncols}
 }
 
+// WithTail sets what follows the rows' values in each statement, such as
+// " ON CONFLICT DO NOTHING", and returns in.
+func (in *Inserter) WithTail(tail string) *Inserter {
+	in.tail = tail
+	return in
+}
+
 // Add inserts one row (at once on SQLite, at the next Flush or with the
 // 500th row on PostgreSQL).
-func (in *Inserter) Add(ctx context.Context, vals ...any) error {
+func (in *Inserter) Add(ctx context.Context, vals ...any) (err error) {
+	defer func() {
+		if err != nil {
+			in.release()
+		}
+	}()
 	if len(vals) != in.ncols {
 		return fmt.Errorf("insert: %d values for %d columns", len(vals), in.ncols)
 	}
 	if in.d == SQLite {
 		if p, ok := in.q.(Preparer); ok {
 			if in.stmt == nil {
-				s, err := p.PrepareContext(ctx, in.head+argList(in.d, 0, in.ncols))
+				s, err := p.PrepareContext(ctx, in.head+argList(in.d, 0, in.ncols)+in.tail)
 				if err != nil {
 					return err
 				}
@@ -70,11 +84,16 @@ func (in *Inserter) Add(ctx context.Context, vals ...any) error {
 }
 
 // Flush writes the rows not yet written.
-func (in *Inserter) Flush(ctx context.Context) error {
+func (in *Inserter) Flush(ctx context.Context) (err error) {
+	defer func() {
+		if err != nil {
+			in.release()
+		}
+	}()
 	if len(in.args) == 0 {
 		return nil
 	}
-	_, err := in.q.ExecContext(ctx, in.sb.String(), in.args...)
+	_, err = in.q.ExecContext(ctx, in.sb.String()+in.tail, in.args...)
 	in.sb.Reset()
 	in.args = in.args[:0]
 	return err
@@ -83,13 +102,15 @@ func (in *Inserter) Flush(ctx context.Context) error {
 // Close flushes and releases the prepared statement.
 func (in *Inserter) Close(ctx context.Context) error {
 	err := in.Flush(ctx)
+	in.release()
+	return err
+}
+
+func (in *Inserter) release() {
 	if in.stmt != nil {
-		if cerr := in.stmt.Close(); err == nil {
-			err = cerr
-		}
+		in.stmt.Close()
 		in.stmt = nil
 	}
-	return err
 }
 
 func argList(d Dialect, from, n int) string {

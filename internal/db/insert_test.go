@@ -70,6 +70,26 @@ func TestInserter(t *testing.T) {
 	if count != 0 {
 		t.Fatalf("%d rows of a failed transaction kept", count)
 	}
+	// With a tail, the same rows again are skipped, not an error.
+	err = d.Tx(ctx, func(tx *sql.Tx) error {
+		in := db.NewInserter(d.Dialect, tx, head, 4).WithTail(" ON CONFLICT DO NOTHING")
+		for i := range 501 {
+			if err := in.Add(ctx, "t", fmt.Sprintf("n501-%05d", i), nil, int64(-1)); err != nil {
+				return err
+			}
+		}
+		return in.Close(ctx)
+	})
+	if err != nil {
+		t.Fatalf("rows again with ON CONFLICT DO NOTHING: %v", err)
+	}
+	var kept int
+	if err := d.R.QueryRowContext(ctx, `SELECT count(*) FROM subject_keys WHERE subject_id LIKE 'n501-%' AND created_at >= 0`).Scan(&kept); err != nil {
+		t.Fatal(err)
+	}
+	if kept != 501 {
+		t.Fatalf("%d of the first 501 rows kept as they were, want 501", kept)
+	}
 	if err := db.NewInserter(d.Dialect, d.W, head, 4).Add(ctx, "t", "x"); err == nil {
 		t.Fatal("a row of 2 values for 4 columns was accepted")
 	}

@@ -18,21 +18,7 @@ func TestMigrationKeysLedgerClustered(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	ms, err := db.Migrations(d.Dialect)
-	if err != nil {
-		t.Fatal(err)
-	}
-	apply := func(from, to int) {
-		t.Helper()
-		for _, m := range ms {
-			if m.Version >= from && m.Version <= to {
-				if _, err := d.W.ExecContext(ctx, m.SQL); err != nil {
-					t.Fatalf("migration %d: %v", m.Version, err)
-				}
-			}
-		}
-	}
-	apply(0, 23)
+	migrateRange(t, d, 0, 23)
 	for _, q := range []string{
 		`INSERT INTO tenants (id, slug, name, created_at) VALUES ('t1', 't1', 'T1', 1)`,
 		`INSERT INTO subject_keys (tenant_id, subject_id, wrapped_key, created_at) VALUES ('t1', 'c1', x'0102', 5)`,
@@ -46,7 +32,7 @@ func TestMigrationKeysLedgerClustered(t *testing.T) {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	apply(24, 24)
+	migrateRange(t, d, 24, 24)
 	var keys, erased, bases int
 	if err := d.R.QueryRowContext(ctx, `SELECT count(*), sum(CASE WHEN wrapped_key IS NULL AND erased_at = 9 THEN 1 ELSE 0 END) FROM subject_keys`).Scan(&keys, &erased); err != nil {
 		t.Fatal(err)

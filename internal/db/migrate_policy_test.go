@@ -26,21 +26,7 @@ func TestMigrationOnePrivacyPolicy(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	ms, err := db.Migrations(d.Dialect)
-	if err != nil {
-		t.Fatal(err)
-	}
-	apply := func(from, to int) {
-		t.Helper()
-		for _, m := range ms {
-			if m.Version < from || m.Version > to {
-				continue
-			}
-			if _, err := d.W.ExecContext(ctx, m.SQL); err != nil {
-				t.Fatalf("migration %d: %v", m.Version, err)
-			}
-		}
-	}
+	apply := func(from, to int) { t.Helper(); migrateRange(t, d, from, to) }
 	apply(0, 20)
 	now := db.Now()
 	for _, q := range []string{
@@ -78,5 +64,22 @@ func TestMigrationOnePrivacyPolicy(t *testing.T) {
 	}
 	if _, err := d.R.ExecContext(ctx, `SELECT privacy_url FROM messaging_settings`); err == nil {
 		t.Error("messaging_settings.privacy_url is still there")
+	}
+}
+
+// migrateRange applies d's migrations from version from to version to.
+func migrateRange(t *testing.T, d *db.DB, from, to int) {
+	t.Helper()
+	ms, err := db.Migrations(d.Dialect)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if m.Version < from || m.Version > to {
+			continue
+		}
+		if _, err := d.W.ExecContext(context.Background(), m.SQL); err != nil {
+			t.Fatalf("migration %d: %v", m.Version, err)
+		}
 	}
 }

@@ -120,10 +120,11 @@ func (f *Feed) EmitReserved(ctx context.Context, tx *sql.Tx, tenantID string, fi
 		return nil
 	}
 	now := time.Now()
-	ins := db.NewInserter(f.db.Dialect, tx, `/* feed.Feed.Emit */ INSERT INTO feed_events
-		(tenant_id, seq, id, type, object_id, contact_id, external_id, occurred_at) VALUES `, 8)
 	for i := range evs {
 		e := &evs[i]
+		if e.Type == "" || e.ObjectID == "" {
+			return fmt.Errorf("feed: emit: an event needs a type and an object id")
+		}
 		e.Seq = first + int64(i)
 		if e.ID == "" {
 			e.ID = "evt_" + db.NewID()
@@ -131,12 +132,11 @@ func (f *Feed) EmitReserved(ctx context.Context, tx *sql.Tx, tenantID string, fi
 		if e.At.IsZero() {
 			e.At = now
 		}
-		if e.Type == "" || e.ObjectID == "" {
-			ins.Close(ctx)
-			return fmt.Errorf("feed: emit: an event needs a type and an object id")
-		}
+	}
+	ins := db.NewInserter(f.db.Dialect, tx, `/* feed.Feed.Emit */ INSERT INTO feed_events
+		(tenant_id, seq, id, type, object_id, contact_id, external_id, occurred_at) VALUES `, 8)
+	for _, e := range evs {
 		if err := ins.Add(ctx, tenantID, e.Seq, e.ID, e.Type, e.ObjectID, e.ContactID, e.ExternalID, db.Stamp(e.At)); err != nil {
-			ins.Close(ctx)
 			return fmt.Errorf("feed: emit %s: %w", e.Type, db.Translate(err))
 		}
 	}

@@ -13,7 +13,7 @@ import (
 // it).
 const (
 	// The claim reads the response with its answers and takes its write
-	// lock: FOR UPDATE OF r is added on PostgreSQL (see claimQuery);
+	// lock: FOR UPDATE OF r is added on PostgreSQL (see claimQueries);
 	// SQLite's single writer holds the database's write lock for the whole
 	// transaction already.
 	qClaim = `/* response.Store.claim */ SELECT ` + joinedCols + ` FROM responses r` + answersJoin + `
@@ -45,43 +45,37 @@ const (
 		WHERE r.tenant_id = $1 AND r.invitation_id = $2 ORDER BY a.question_id`
 )
 
-// invitationColsI are the invitation's columns qByToken reads.
-var invitationColsI = dispatch.InvitationColumns("i")
-
-// qByToken reads the invitation of a link's token, its response (columns
-// of zero value when there is none) and the response's answers.
-var qByToken = `/* response.Store.ByToken */ SELECT i.tenant_id, ` + invitationColsI + `,
-	COALESCE(r.id, ''), COALESCE(r.tenant_id, ''), COALESCE(r.survey_id, ''), COALESCE(r.survey_version, 0),
-	COALESCE(r.invitation_id, ''), COALESCE(r.contact_id, ''), COALESCE(r.step_id, ''), COALESCE(r.source, ''),
-	COALESCE(r.language, ''), COALESCE(r.notice_id, ''), COALESCE(r.notice_hash, ''), COALESCE(r.status, ''),
-	COALESCE(r.page, 0), COALESCE(r.started_at, 0), COALESCE(r.updated_at, 0), COALESCE(r.completed_at, 0),
-	a.question_id, a.kind, a.number, a.choices, a.text_sealed, a.category
+// qByToken reads the invitation of a link's token, its response (zero
+// values when there is none) and the response's answers.
+var qByToken = `/* response.Store.ByToken */ SELECT i.tenant_id, ` + dispatch.InvitationColumns("i") + `, ` + joinedCols + `
 	FROM invitations i LEFT JOIN responses r ON r.tenant_id = i.tenant_id AND r.invitation_id = i.id` + answersJoin + `
 	WHERE i.token_hash = $1 ORDER BY a.question_id`
 
-// txQueries are the queries Submit runs in its transaction.
-var txQueries = []string{qCreate, qDeleteAnswer, qWriteAnswer, qMoveTo,
-	qComplete}
+// txQueries are the queries Submit runs in its transaction, besides the
+// claims.
+var txQueries = []string{qCreate, qDeleteAnswer, qWriteAnswer, qMoveTo, qComplete}
+
+// claimQueries returns the claim queries (by response, by invitation) in
+// the dialect: on PostgreSQL SELECT … FOR UPDATE OF r locks the response's
+// row without writing a new version of it (a no-op UPDATE would, with an
+// entry in each of its indexes).
+func claimQueries(d db.Dialect) (byID, byInvitation string) {
+	if d == db.Postgres {
+		return qClaim + " FOR UPDATE OF r", qClaimInvitation + " FOR UPDATE OF r"
+	}
+	return qClaim, qClaimInvitation
+}
 
 // prepare prepares the queries of Submit's transaction on the writer,
 // which must happen outside any transaction (on SQLite the transaction
 // holds the only writer connection). A query that cannot be prepared runs
 // unprepared.
 func (s *Store) prepare(ctx context.Context) {
-	for _, q := range append([]string{s.claimQuery(qClaim), s.claimQuery(qClaimInvitation)}, txQueries...) {
+	s.wq.Stmt(ctx, s.qClaim)
+	s.wq.Stmt(ctx, s.qClaimInvitation)
+	for _, q := range txQueries {
 		s.wq.Stmt(ctx, q)
 	}
-}
-
-// claimQuery returns a claim query in the store's dialect: on PostgreSQL
-// SELECT … FOR UPDATE OF r locks the response's row without writing a new
-// version of it (a no-op UPDATE would, with an entry in each of its
-// indexes).
-func (s *Store) claimQuery(q string) string {
-	if s.db.Dialect == db.Postgres {
-		return q + " FOR UPDATE OF r"
-	}
-	return q
 }
 
 // in runs the prepared queries in tx.

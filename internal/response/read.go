@@ -2,6 +2,7 @@ package response
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -61,9 +62,13 @@ func (s *Store) answers(ctx context.Context, q db.Querier, inTx bool, r *Respons
 }
 
 // joinedCols are responseCols and the columns of an answer, for a query of
-// a response (r) joined with its answers (a): see readJoined.
-const joinedCols = `r.id, r.tenant_id, r.survey_id, r.survey_version, COALESCE(r.invitation_id, ''), r.contact_id, r.step_id,
-	r.source, r.language, r.notice_id, r.notice_hash, r.status, r.page, r.started_at, r.updated_at, r.completed_at,
+// a response (r) joined with its answers (a): see collectJoined. The
+// response's columns read as zero values when a LEFT JOIN finds no
+// response (see ByToken).
+const joinedCols = `COALESCE(r.id, ''), COALESCE(r.tenant_id, ''), COALESCE(r.survey_id, ''), COALESCE(r.survey_version, 0),
+	COALESCE(r.invitation_id, ''), COALESCE(r.contact_id, ''), COALESCE(r.step_id, ''), COALESCE(r.source, ''),
+	COALESCE(r.language, ''), COALESCE(r.notice_id, ''), COALESCE(r.notice_hash, ''), COALESCE(r.status, ''),
+	COALESCE(r.page, 0), COALESCE(r.started_at, 0), COALESCE(r.updated_at, 0), COALESCE(r.completed_at, 0),
 	a.question_id, a.kind, a.number, a.choices, a.text_sealed, a.category`
 
 // answersJoin joins a response (r) with its answers (a).
@@ -79,31 +84,11 @@ func (s *Store) readJoined(ctx context.Context, q db.Querier, inTx, texts bool, 
 		return Response{}, db.Translate(err)
 	}
 	defer rows.Close()
-	var r Response
-	var raw []answerRow
-	found := false
-	for rows.Next() {
-		var qid, kind, choices, category *string
-		var a answerRow
-		rr, err := scanResponse(withMore{rows, []any{&qid, &kind, &a.number, &choices, &a.sealed, &category}})
-		if err != nil {
-			return Response{}, err
-		}
-		if !found {
-			r, found = rr, true
-		}
-		if qid == nil {
-			continue // a response without answers
-		}
-		a.qid, a.kind = *qid, deref(kind)
-		a.choices, a.category = deref(choices), deref(category)
-		raw = append(raw, a)
+	r, raw, err := collectJoined(rows, rows.Scan)
+	if err != nil {
+		return Response{}, err
 	}
-	if err := rows.Err(); err != nil {
-		return Response{}, db.Translate(err)
-	}
-	rows.Close()
-	if !found {
+	if r.ID == "" {
 		return Response{}, db.ErrNotFound
 	}
 	if _, err := s.fill(ctx, q, inTx, texts, &r, raw); err != nil {
@@ -112,13 +97,40 @@ func (s *Store) readJoined(ctx context.Context, q db.Querier, inTx, texts bool, 
 	return r, nil
 }
 
-// withMore scans a row into the destinations given, then into more.
-type withMore struct {
-	sc   interface{ Scan(...any) error }
-	more []any
+// collectJoined reads the rows of a query that ends with joinedCols: the
+// response (zero when there is none) and its stored answers. scan reads a
+// row into the columns before joinedCols, if any, then into the
+// destinations it is given.
+func collectJoined(rows *sql.Rows, scan func(dest ...any) error) (Response, []answerRow, error) {
+	var r Response
+	var raw []answerRow
+	for rows.Next() {
+		var qid, kind, choices, category *string
+		var a answerRow
+		rr, err := scanResponse(scanWith(func(dest ...any) error {
+			return scan(append(dest, &qid, &kind, &a.number, &choices, &a.sealed, &category)...)
+		}))
+		if err != nil {
+			return Response{}, nil, err
+		}
+		r = rr
+		if qid == nil {
+			continue // a response without answers, or no response
+		}
+		a.qid, a.kind = *qid, deref(kind)
+		a.choices, a.category = deref(choices), deref(category)
+		raw = append(raw, a)
+	}
+	if err := rows.Err(); err != nil {
+		return Response{}, nil, db.Translate(err)
+	}
+	return r, raw, nil
 }
 
-func (w withMore) Scan(dest ...any) error { return w.sc.Scan(append(dest, w.more...)...) }
+// scanWith is a Scan function as a scanner.
+type scanWith func(dest ...any) error
+
+func (f scanWith) Scan(dest ...any) error { return f(dest...) }
 
 func deref(p *string) string {
 	if p == nil {
@@ -285,36 +297,18 @@ func (s *Store) ByToken(ctx context.Context, token string) (tenantID string, inv
 		return "", inv, nil, fmt.Errorf("invitation by token: %w", db.Translate(err))
 	}
 	defer rows.Close()
-	var r Response
-	var raw []answerRow
 	found := false
-	for rows.Next() {
-		var qid, kind, choices, category *string
-		var a answerRow
-		var rr Response
+	r, raw, err := collectJoined(rows, func(dest ...any) error {
+		var err error
 		inv, err = dispatch.ScanInvitation(scanWith(func(invDest ...any) error {
-			var err error
-			rr, err = scanResponse(scanWith(func(respDest ...any) error {
-				dest := append(append([]any{&tenantID}, invDest...), respDest...)
-				return rows.Scan(append(dest, &qid, &kind, &a.number, &choices, &a.sealed, &category)...)
-			}))
-			return err
+			return rows.Scan(append(append([]any{&tenantID}, invDest...), dest...)...)
 		}))
-		if err != nil {
-			return "", dispatch.Invitation{}, nil, fmt.Errorf("invitation by token: %w", db.Translate(err))
-		}
-		found = true
-		r = rr
-		if qid != nil {
-			a.qid, a.kind = *qid, deref(kind)
-			a.choices, a.category = deref(choices), deref(category)
-			raw = append(raw, a)
-		}
+		found = found || err == nil
+		return err
+	})
+	if err != nil {
+		return "", dispatch.Invitation{}, nil, fmt.Errorf("invitation by token: %w", err)
 	}
-	if err := rows.Err(); err != nil {
-		return "", dispatch.Invitation{}, nil, fmt.Errorf("invitation by token: %w", db.Translate(err))
-	}
-	rows.Close()
 	if !found {
 		return "", dispatch.Invitation{}, nil, fmt.Errorf("invitation by token: %w", db.ErrNotFound)
 	}
@@ -326,8 +320,3 @@ func (s *Store) ByToken(ctx context.Context, token string) (tenantID string, inv
 	}
 	return tenantID, inv, &r, nil
 }
-
-// scanWith is a Scan function as a scanner.
-type scanWith func(dest ...any) error
-
-func (f scanWith) Scan(dest ...any) error { return f(dest...) }

@@ -96,6 +96,9 @@ type Store struct {
 	// rq and wq keep the answer path's queries prepared (read pool and
 	// writer).
 	rq, wq *db.Stmts
+	// qClaim and qClaimInvitation are the claims in the dialect (see
+	// claimQueries).
+	qClaim, qClaimInvitation string
 }
 
 // Options tune a Store.
@@ -111,6 +114,7 @@ type Options struct {
 // the ledger c.
 func NewStore(d *db.DB, v *vault.Vault, a *audit.Log, c *privacy.Consents, log *slog.Logger, o Options) *Store {
 	s := &Store{db: d, vault: v, audit: a, consents: c, log: log, now: o.Now, feed: o.Feed, rq: db.NewStmts(d.R), wq: db.NewStmts(d.W)}
+	s.qClaim, s.qClaimInvitation = claimQueries(d.Dialect)
 	if s.feed == nil {
 		s.feed = feed.New(d)
 	}

@@ -237,10 +237,10 @@ func (s *Store) claim(ctx context.Context, tx *sql.Tx, sub Submission) (r Respon
 	// round trip to PostgreSQL each, in a transaction that others share).
 	switch {
 	case sub.ResponseID != "":
-		r, err = s.readJoined(ctx, s.in(tx), true, true, s.claimQuery(qClaim), st.TenantID, sub.ResponseID)
+		r, err = s.readJoined(ctx, s.in(tx), true, true, s.qClaim, st.TenantID, sub.ResponseID)
 		return r, false, err
 	case st.InvitationID != "":
-		r, err = s.readJoined(ctx, s.in(tx), true, true, s.claimQuery(qClaimInvitation), st.TenantID, st.InvitationID)
+		r, err = s.readJoined(ctx, s.in(tx), true, true, s.qClaimInvitation, st.TenantID, st.InvitationID)
 		if !errors.Is(err, db.ErrNotFound) {
 			return r, false, err
 		}

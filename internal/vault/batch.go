@@ -43,7 +43,6 @@ func (v *Vault) NewSubjects(ctx context.Context, q db.Querier, tenantID string, 
 	ins := db.NewInserter(v.d.Dialect, q, "/* vault.Vault.NewSubjects */ INSERT INTO subject_keys (tenant_id, subject_id, wrapped_key, created_at) VALUES ", 4)
 	for i, id := range subjectIDs {
 		if err := ins.Add(ctx, tenantID, id, wrapped[i], now); err != nil {
-			ins.Close(ctx)
 			return nil, fmt.Errorf("vault: create subject keys: %w", db.Translate(err))
 		}
 	}

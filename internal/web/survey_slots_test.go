@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -33,7 +34,7 @@ func TestPageSlots(t *testing.T) {
 		}()
 	}
 	for len(slots) < 3 {
-		// wait until the first three hold the slots
+		runtime.Gosched() // until the first three hold the slots
 	}
 	// A request whose client is gone while it waits gives up.
 	ctx, cancel := context.WithCancel(context.Background())
