@@ -225,14 +225,19 @@ func (s *Store) Import(ctx context.Context, actor audit.Actor, tenantID string, 
 	for n, a := range attrs {
 		im.personal[n] = a.Personal
 	}
-	var all *sql.Tx // one transaction for all-or-nothing and dry runs
+	var all *db.BulkTx // one transaction for all-or-nothing and dry runs
 	if o.AllOrNothing || o.DryRun {
-		if all, err = s.db.W.BeginTx(ctx, nil); err != nil {
+		if all, err = s.db.BeginBulk(ctx); err != nil {
 			return Report{}, fmt.Errorf("import: %w", err)
 		}
 		defer all.Rollback()
 	}
 	runErr := im.run(ctx, src, all)
+	if runErr != nil && all != nil {
+		// Before the report is written: on SQLite the transaction holds
+		// the one writer connection.
+		all.Rollback()
+	}
 	if runErr == nil && all != nil {
 		switch {
 		case o.DryRun:
@@ -401,7 +406,7 @@ func (im *importer) reject(r Reject) {
 
 // run reads the source chunk by chunk: a reader goroutine normalises rows
 // while this one writes the previous chunk.
-func (im *importer) run(ctx context.Context, src Source, all *sql.Tx) error {
+func (im *importer) run(ctx context.Context, src Source, all *db.BulkTx) error {
 	type chunk struct {
 		cands   []*candidate
 		rejects []Reject
@@ -459,7 +464,7 @@ func (im *importer) run(ctx context.Context, src Source, all *sql.Tx) error {
 			rejectedRows[r.Row] = true
 		}
 		var p Progress
-		write := func(tx *sql.Tx) error {
+		write := func(tx *db.BulkTx) error {
 			var err error
 			p, err = im.writeChunk(ctx, tx, c.cands)
 			if err != nil {
@@ -471,7 +476,7 @@ func (im *importer) run(ctx context.Context, src Source, all *sql.Tx) error {
 		if all != nil {
 			err = write(all)
 		} else {
-			err = im.s.db.Tx(ctx, write)
+			err = im.s.db.BulkTx(ctx, write)
 		}
 		if err != nil {
 			return err

@@ -152,6 +152,49 @@ func TestImportAllOrNothingAndDryRun(t *testing.T) {
 	}
 }
 
+// brokenSource is a file that cannot be read past its first rows.
+type brokenSource struct {
+	contact.Source
+	rows int
+}
+
+func (b *brokenSource) Next() (contact.Row, error) {
+	if b.rows == 0 {
+		return contact.Row{}, errors.New("the disk went away")
+	}
+	b.rows--
+	return b.Source.Next()
+}
+
+// TestImportAllOrNothingUnreadable: a file that cannot be read to its end
+// under all-or-nothing leaves nothing, and its report is written (on
+// SQLite the import's transaction held the one writer connection: the
+// report waited for it forever).
+func TestImportAllOrNothingUnreadable(t *testing.T) {
+	e := newImportEnv(t)
+	src, err := contact.OpenSource(strings.NewReader(frenchCSV), "contacts.csv", contact.FileOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	for _, o := range []contact.ImportOptions{{AllOrNothing: true}, {DryRun: true}} {
+		o.Source = contact.SourceRef{Kind: "cli", Name: "contacts.csv"}
+		rep, err := e.s.Import(context.Background(), audit.System("test"), "a", &brokenSource{Source: src, rows: 2}, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Status != contact.StatusFailed || !strings.Contains(rep.Error, "cannot be read further") {
+			t.Fatalf("%+v: status %s, error %q", o, rep.Status, rep.Error)
+		}
+		if n := e.count(t, `SELECT count(*) FROM contacts`); n != 0 {
+			t.Fatalf("%+v: %d contacts kept", o, n)
+		}
+		if n := e.count(t, `SELECT count(*) FROM imports WHERE id = $1 AND status = 'failed'`, rep.ImportID); n != 1 {
+			t.Fatalf("%+v: the failed import is not recorded", o)
+		}
+	}
+}
+
 func TestImportDedupesWithinFileAndRespectsCRMIds(t *testing.T) {
 	e := newImportEnv(t)
 	csv := "id,email,first_name\nX1,same@example.com,A\nX1,same@example.com,B\nX2,same@example.com,C\n,same@example.com,D\n"

@@ -144,7 +144,7 @@ func lookup(ctx context.Context, d db.Dialect, q db.Querier, tenantID, col strin
 
 // writeChunk matches, updates and creates the contacts of a chunk in tx, and
 // records them in the lawful-basis ledger.
-func (im *importer) writeChunk(ctx context.Context, tx *sql.Tx, cands []*candidate) (Progress, error) {
+func (im *importer) writeChunk(ctx context.Context, tx *db.BulkTx, cands []*candidate) (Progress, error) {
 	var p Progress
 	if len(cands) == 0 {
 		return p, nil
@@ -337,9 +337,9 @@ func (im *importer) writeChunk(ctx context.Context, tx *sql.Tx, cands []*candida
 		if err != nil {
 			return p, err
 		}
-		ins := db.NewInserter(im.s.db.Dialect, tx, `/* contact.Store.Import */ INSERT INTO contacts (tenant_id, id, external_id, email_sealed, email_bidx,
-			phone_sealed, phone_bidx, first_name_sealed, last_name_sealed, language, country, time_zone, attributes,
-			attributes_sealed, created_at, updated_at) VALUES `, 16)
+		ins := db.Into(im.s.db.Dialect, tx, "contact.Store.Import", "contacts", "tenant_id", "id", "external_id", "email_sealed",
+			"email_bidx", "phone_sealed", "phone_bidx", "first_name_sealed", "last_name_sealed", "language", "country", "time_zone",
+			"attributes", "attributes_sealed", "created_at", "updated_at")
 		for i, id := range newIDs {
 			pl, k := plans[id], newKeys[i]
 			sealedAttrs, clearAttrs, err := sealAttrs(k, pl.cur)
@@ -358,7 +358,8 @@ func (im *importer) writeChunk(ctx context.Context, tx *sql.Tx, cands []*candida
 	}
 
 	// The ledger: one entry per contact of the chunk.
-	ins := db.NewInserter(im.s.db.Dialect, tx, `/* contact.Store.Import */ INSERT INTO contact_bases (tenant_id, id, contact_id, basis, purpose, source_kind, source_id, recorded_at) VALUES `, 8)
+	ins := db.Into(im.s.db.Dialect, tx, "contact.Store.Import", "contact_bases", "tenant_id", "id", "contact_id", "basis", "purpose",
+		"source_kind", "source_id", "recorded_at")
 	src := ledgerSource(im.o.Source, im.rep.ImportID)
 	for _, pl := range order {
 		if err := ins.Add(ctx, im.tenantID, db.NewID(), pl.cur.id, im.o.Basis, im.o.Purpose, im.o.Source.Kind, src, now); err != nil {
@@ -441,7 +442,7 @@ func equalStored(a, b stored) bool {
 }
 
 // writeRejects stores the chunk's rejects.
-func (im *importer) writeRejects(ctx context.Context, tx *sql.Tx) error {
+func (im *importer) writeRejects(ctx context.Context, tx db.Querier) error {
 	return insertRejects(ctx, im.s.db.Dialect, tx, im.tenantID, im.rep.ImportID, im.rejects)
 }
 

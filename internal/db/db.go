@@ -207,11 +207,20 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Tx runs fn in a write transaction and commits it when fn returns nil. Any
 // error, or a panic, rolls it back. The error is passed through Translate.
-func (db *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
+func (db *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := db.W.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", Translate(err))
 	}
+	return finish(tx, func() error { return fn(tx) })
+}
+
+// finish runs fn in tx and commits tx when fn returns nil. Any error, or a
+// panic, rolls it back. The error is passed through Translate.
+func finish(tx interface {
+	Commit() error
+	Rollback() error
+}, fn func() error) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			_ = tx.Rollback()
@@ -221,7 +230,7 @@ func (db *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
 			_ = tx.Rollback()
 		}
 	}()
-	if err = fn(tx); err != nil {
+	if err = fn(); err != nil {
 		return Translate(err)
 	}
 	if err = tx.Commit(); err != nil {

@@ -18,6 +18,7 @@ type Preparer interface {
 // prepared single-row INSERT per row, because SQLite copies every page a
 // multi-row statement touches into a statement journal (so that the
 // statement alone can be undone), which costs more than the statement.
+// Made by Into on a BulkTx, on PostgreSQL, it copies its rows in instead.
 // After an error the Inserter has released what it held: return the error,
 // there is nothing to close.
 type Inserter struct {
@@ -28,10 +29,19 @@ type Inserter struct {
 	stmt       *sql.Stmt
 	sb         strings.Builder
 	args       []any
+	// With Into on a BulkTx on PostgreSQL: the rows to copy into table.
+	bulk  *BulkTx
+	table string
+	cols  []string
+	rows  [][]any
 }
 
-// insertRows is how many rows one PostgreSQL statement carries.
-const insertRows = 500
+// insertRows is how many rows one PostgreSQL statement carries, copyRows
+// how many one COPY does.
+const (
+	insertRows = 500
+	copyRows   = 5000
+)
 
 // NewInserter returns an Inserter of rows of ncols values into the table
 // and columns that head names: "INSERT INTO t (a, b) VALUES ".
@@ -39,10 +49,22 @@ func NewInserter(d Dialect, q Querier, head string, ncols int) *Inserter {
 	return &Inserter{d: d, q: q, head: head, ncols: ncols}
 }
 
+// Into returns an Inserter of rows into table's columns; tag names the
+// caller in its statements ("contact.Store.Import"). On a BulkTx on
+// PostgreSQL it copies the rows in.
+func Into(d Dialect, q Querier, tag, table string, cols ...string) *Inserter {
+	in := NewInserter(d, q, "/* "+tag+" */ INSERT INTO "+table+" ("+strings.Join(cols, ", ")+") VALUES ", len(cols))
+	if bt, ok := q.(*BulkTx); ok && d == Postgres {
+		in.bulk, in.table, in.cols = bt, table, cols
+	}
+	return in
+}
+
 // WithTail sets what follows the rows' values in each statement, such as
 // " ON CONFLICT DO NOTHING", and returns in.
 func (in *Inserter) WithTail(tail string) *Inserter {
 	in.tail = tail
+	in.bulk = nil // COPY has no tail
 	return in
 }
 
@@ -56,6 +78,13 @@ func (in *Inserter) Add(ctx context.Context, vals ...any) (err error) {
 	}()
 	if len(vals) != in.ncols {
 		return fmt.Errorf("insert: %d values for %d columns", len(vals), in.ncols)
+	}
+	if in.bulk != nil {
+		in.rows = append(in.rows, append([]any(nil), vals...))
+		if len(in.rows) >= copyRows {
+			return in.Flush(ctx)
+		}
+		return nil
 	}
 	if in.d == SQLite {
 		if p, ok := in.q.(Preparer); ok {
@@ -90,6 +119,11 @@ func (in *Inserter) Flush(ctx context.Context) (err error) {
 			in.release()
 		}
 	}()
+	if in.bulk != nil && len(in.rows) > 0 {
+		err = in.bulk.copyFrom(ctx, in.table, in.cols, in.rows)
+		in.rows = in.rows[:0]
+		return err
+	}
 	if len(in.args) == 0 {
 		return nil
 	}

@@ -10,7 +10,8 @@ import (
 )
 
 // NewSubjects makes fresh data keys for people who have none yet (new
-// contacts of an import) and stores them in q, many rows per statement. q
+// contacts of an import) and stores them in q, many rows per statement (or
+// copied in, when q is a db.BulkTx on PostgreSQL). q
 // must be the caller's transaction, the same that stores the rows the keys
 // seal; the keys are not cached, so a rollback leaves nothing behind. A
 // subject that already has a key makes the call fail with db.ErrConflict.
@@ -40,7 +41,7 @@ func (v *Vault) NewSubjects(ctx context.Context, q db.Querier, tenantID string, 
 	}
 	clear(raw)
 	now := db.Now()
-	ins := db.NewInserter(v.d.Dialect, q, "/* vault.Vault.NewSubjects */ INSERT INTO subject_keys (tenant_id, subject_id, wrapped_key, created_at) VALUES ", 4)
+	ins := db.Into(v.d.Dialect, q, "vault.Vault.NewSubjects", "subject_keys", "tenant_id", "subject_id", "wrapped_key", "created_at")
 	for i, id := range subjectIDs {
 		if err := ins.Add(ctx, tenantID, id, wrapped[i], now); err != nil {
 			return nil, fmt.Errorf("vault: create subject keys: %w", db.Translate(err))
