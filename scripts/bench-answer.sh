@@ -26,6 +26,11 @@ for db in sqlite postgres; do
 	r[$db]=$("$tmp/benchanswer" -avis "$tmp/avis" -db "$url" -pgdata "$pgdata" -n "$n" -clients "$clients" 2>/dev/null | tail -1)
 	echo "${r[$db]}" >&2
 done
+# The floor: the same clients against the pages avis served for one
+# invitation, replayed by a stub server that does nothing else.
+echo "floor: $n responses, $clients clients, no avis…" >&2
+r[floor]=$("$tmp/benchanswer" -avis "$tmp/avis" -n "$n" -clients "$clients" -floor 2>/dev/null | tail -1)
+echo "${r[floor]}" >&2
 # f DB FIELD [DIGITS]: a figure of a run, rounded.
 f() { python3 -c "import json,sys; v=json.loads(sys.argv[1])['$2']; print(v if isinstance(v, int) else round(v, ${3:-0}) if ${3:-0} else round(v))" "${r[$1]}"; }
 row() {
@@ -69,7 +74,14 @@ transferred, uncompressed, for a target of 30 KB.
 $(row sqlite SQLite)
 $(row postgres PostgreSQL " / $(f postgres postgres_cpu_s) s")
 
-The target is not met. On SQLite avis uses $(per sqlite avis_cpu_s) ms of CPU per
+The target is not reachable on this machine, whatever avis does. With no
+avis at all (\`benchanswer -floor\`: the same $clients clients answer the pages
+avis served for one invitation, replayed by a stub server with nothing
+behind it, no database, no template, no check, 5 requests a response),
+the $(nproc) cores reach $(f floor responses_per_s) responses/s ($(f floor requests_per_s) requests/s, request p50 / p99
+$(f floor request_p50_ms 1) / $(f floor request_p99_ms 1) ms; CPU stub $(f floor avis_cpu_s 1) s / clients $(f floor client_cpu_s 1) s): HTTP on loopback and the
+clients alone take $(per floor avis_cpu_s) + $(per floor client_cpu_s) ms of CPU per response, which is
+what two cores have for $(ceiling floor) responses/s. On SQLite avis uses $(per sqlite avis_cpu_s) ms of CPU per
 response and the clients $(per sqlite client_cpu_s) ms: the $(nproc) cores allow at most
 $(ceiling sqlite) responses/s at that cost, whoever runs faster. Where avis's CPU
 goes (CPU profile of \`avis serve\` on SQLite): rendering the pages with

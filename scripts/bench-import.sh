@@ -33,6 +33,21 @@ psql "$AVIS_TEST_POSTGRES_URL" -qc 'CREATE DATABASE avis_bench_import' >/dev/nul
 echo "PostgreSQL..." >&2
 mapfile -t pg < <(run "${AVIS_TEST_POSTGRES_URL/\/postgres?/\/avis_bench_import?}")
 
+# The floors: what a row costs before the database (one core), and what
+# storing the rows alone costs each database.
+# metric OUTPUT UNIT: the value of a benchmark's metric, rounded.
+metric() { awk -v u="$2" '{for (i = 2; i <= NF; i++) if ($i == u) printf "%d\n", $(i-1)}' <<<"$1" | tail -1; }
+echo "floors..." >&2
+out=$(go test ./internal/contact -run '^$' -bench 'ImportRowWithoutStorage$' -benchtime 1000000x -cpu 1)
+echo "$out" >&2
+nostore=$(metric "$out" rows/s/core)
+out=$(go test ./internal/contact -run '^$' -bench 'ImportStorageOnly$' -benchtime "${rows}x" -timeout 30m)
+echo "$out" >&2
+storelite=$(metric "$out" rows/s)
+out=$(AVIS_TEST_DB=postgres AVIS_TEST_REQUIRE_POSTGRES=1 go test ./internal/contact -run '^$' -bench 'ImportStorageOnly$' -benchtime "${rows}x" -timeout 30m)
+echo "$out" >&2
+storepg=$(metric "$out" rows/s)
+
 read -r l1r l1m <<<"${lite[0]}"; read -r l2r l2m <<<"${lite[1]}"
 read -r p1r p1m <<<"${pg[0]}"; read -r p2r p2m <<<"${pg[1]}"
 section=$(cat <<MD
@@ -48,6 +63,19 @@ indexes, dedupe and the lawful-basis ledger on; peak RSS of the CLI process.
 |---|---|---|---|---|---|
 | Empty database | $l1r | $l1m MB | $p1r | $p1m MB | ≥ 100,000 rows/s, < 200 MB |
 | Same file again (all unchanged) | $l2r | $l2m MB | $p2r | $p2m MB | |
+| Floor: storing only (\`BenchmarkImportStorageOnly\`, $rows contacts) | $storelite | | $storepg | | |
+| Floor: everything but storage, one core (\`BenchmarkImportRowWithoutStorage\`) | $nostore a core, so at most $((nostore * $(nproc))) on $(nproc) cores | | | | |
+
+The two floors are \`go test -bench\` in internal/contact. "Storing only"
+writes each new contact as the import does, with nothing read, checked or
+sealed: its row (email and phone blind indexes, random 32-byte keys), its
+data key and its lawful-basis entry, 10,000 a transaction, and no lookup.
+"Everything but storage" is the rest of a row's work on one core: reading
+the CSV, checking and normalising the fields (libphonenumber's validation
+most), the blind indexes and sealing the personal fields, without making
+the contact's key. An import does both, so it is slower than either floor:
+the target is out of reach on this machine while storing the rows alone
+is slower than it.
 <!-- import:end -->
 MD
 )

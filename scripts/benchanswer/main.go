@@ -95,6 +95,10 @@ type Result struct {
 	// Direct is set when the responses were written through the response
 	// store in the benchmark's process, not by browsers (-direct).
 	Direct bool `json:"direct"`
+	// Floor is set when the clients answered recorded pages replayed by a
+	// stub server instead of avis (-floor): nothing was stored, and the
+	// avis figures (CPU, RSS) are the stub's.
+	Floor bool `json:"floor"`
 	// With -webhook: the response.completed webhooks the loopback receiver
 	// accepted, those missing at the end, and the time from each
 	// response's completion (its completed_at) to its webhook's arrival.
@@ -114,8 +118,15 @@ func main() {
 	rate := flag.Float64("rate", 0, "responses started per second, all clients together (0: as fast as they can)")
 	webhook := flag.Bool("webhook", false, "send each completed response to a webhook receiver on loopback and measure the delay")
 	directly := flag.Bool("direct", false, "answer through the response store in this process, as the survey page does but without HTTP (with -webhook: responses arrive faster than browsers could bring them)")
+	floor := flag.Bool("floor", false, "answer pages that avis served for one invitation, replayed by a stub server with nothing behind it: the most the clients and HTTP allow on this machine")
+	stubFile := flag.String("stub", "", "(internal) serve the recorded pages of this file as the -floor stub")
+	stubAddr := flag.String("stub-addr", "", "(internal) the -floor stub's address")
 	flag.Parse()
-	res, err := run(*avisBin, *dbURL, *pgData, *n, *clients, *rate, *webhook, *directly)
+	if *stubFile != "" {
+		fmt.Fprintln(os.Stderr, "benchanswer stub:", stub(*stubFile, *stubAddr))
+		os.Exit(1)
+	}
+	res, err := run(*avisBin, *dbURL, *pgData, *n, *clients, *rate, *webhook, *directly, *floor)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "benchanswer:", err)
 		os.Exit(1)
@@ -148,8 +159,8 @@ const surveyJSON = `{"avis_survey": 1, "name": "Après la livraison", "default_l
   ]}
  ]}`
 
-func run(avisBin, dbURL, pgData string, n, clients int, rate float64, webhook, directly bool) (Result, error) {
-	res := Result{Database: "sqlite", Invitations: n, Clients: clients, Rate: rate, Direct: directly}
+func run(avisBin, dbURL, pgData string, n, clients int, rate float64, webhook, directly, floor bool) (Result, error) {
+	res := Result{Database: "sqlite", Invitations: n, Clients: clients, Rate: rate, Direct: directly, Floor: floor}
 	if dbURL != "" {
 		res.Database = "postgres"
 	}
@@ -208,12 +219,30 @@ func run(avisBin, dbURL, pgData string, n, clients int, rate float64, webhook, d
 			return res, err
 		}
 	}
+	pid := serve.Pid()
+	if floor {
+		steps, err := record(client, base, tokens[0])
+		if err != nil {
+			return res, err
+		}
+		stop()
+		addr := proc.FreePort()
+		cmd, err := startStub(dir, addr, steps)
+		if err != nil {
+			return res, err
+		}
+		defer func() { cmd.Process.Kill(); cmd.Wait() }()
+		base, pid, tokens = "http://"+addr, cmd.Process.Pid, tokens[1:]
+		if err := proc.WaitReady(base); err != nil {
+			return res, err
+		}
+	}
 
 	if dbURL != "" {
 		stopAnalyse := analyseWhileFilling(dbURL, dir)
 		defer stopAnalyse()
 	}
-	avisCPU0, selfCPU0, pgCPU0 := proc.CPU(serve.Pid()), proc.CPU(os.Getpid()), proc.PostgresCPU(pgData)
+	avisCPU0, selfCPU0, pgCPU0 := proc.CPU(pid), proc.CPU(os.Getpid()), proc.PostgresCPU(pgData)
 	var next, acked, failed atomic.Int64
 	reqLat := make([][]float64, clients)
 	respLat := make([][]float64, clients)
@@ -254,7 +283,7 @@ func run(avisBin, dbURL, pgData string, n, clients int, rate float64, webhook, d
 				if pace != nil {
 					<-pace
 				}
-				b.rng = rand.New(rand.NewPCG(uint64(i), 42))
+				b.rng = newRand(i)
 				t := time.Now()
 				err := b.answer(tokens[i])
 				if err != nil {
@@ -271,10 +300,10 @@ func run(avisBin, dbURL, pgData string, n, clients int, rate float64, webhook, d
 	}
 	wg.Wait()
 	res.Seconds = time.Since(started).Seconds()
-	res.AvisCPU = proc.CPU(serve.Pid()) - avisCPU0
+	res.AvisCPU = proc.CPU(pid) - avisCPU0
 	res.ClientCPU = proc.CPU(os.Getpid()) - selfCPU0
 	res.PostgresCPU = proc.PostgresCPU(pgData) - pgCPU0
-	res.PeakRSSMB = proc.PeakRSS(serve.Pid())
+	res.PeakRSSMB = proc.PeakRSS(pid)
 	if recv != nil {
 		// Every acknowledged response's webhook, or 60 s of waiting.
 		deadline := time.Now().Add(60 * time.Second)
@@ -298,6 +327,9 @@ func run(avisBin, dbURL, pgData string, n, clients int, rate float64, webhook, d
 	res.RequestsPerS = float64(res.Requests) / res.Seconds
 	res.RequestP50Ms, res.RequestP99Ms = percentiles(allReq)
 	res.ResponseP50Ms, res.ResponseP99Ms = percentiles(allResp)
+	if floor {
+		return res, nil // nothing was stored: the stub keeps nothing
+	}
 
 	// Zero lost: every acknowledged response is complete in the database.
 	d, err := db.Open(context.Background(), dbURL, dir, db.Options{})
@@ -452,14 +484,14 @@ func seed(dir, dbURL string, n int, recv *receiver) (string, []string, error) {
 // links, as a browser with an empty cache would, and returns their sizes.
 // It sends nothing, so the invitation stays unanswered.
 func pageSize(c *http.Client, base, token string) (htmlBytes, cssBytes int, err error) {
-	body, _, err := fetch(c, "GET", base+"/s/"+token, nil)
+	body, _, err := fetch(c, "GET", base+"/s/"+token, nil, nil)
 	if err != nil {
 		return 0, 0, err
 	}
 	var sheets []string
 	tags(body, `<link rel="stylesheet"`, func(tag string) { sheets = append(sheets, attr(tag, "href")) })
 	for _, href := range sheets {
-		css, _, err := fetch(c, "GET", base+href, nil)
+		css, _, err := fetch(c, "GET", base+href, nil, nil)
 		if err != nil {
 			return 0, 0, err
 		}
@@ -470,7 +502,7 @@ func pageSize(c *http.Client, base, token string) (htmlBytes, cssBytes int, err 
 
 // fetch makes one request and returns the body and the redirect target;
 // a status other than 200 or 303 is an error.
-func fetch(c *http.Client, method, u string, form url.Values) (body, location string, err error) {
+func fetch(c *http.Client, method, u string, form url.Values, rec *recorder) (body, location string, err error) {
 	var req *http.Request
 	if form != nil {
 		req, err = http.NewRequest(method, u, strings.NewReader(form.Encode()))
@@ -495,6 +527,9 @@ func fetch(c *http.Client, method, u string, form url.Values) (body, location st
 	if err != nil {
 		return "", "", err
 	}
+	if rec != nil {
+		rec.add(r, b)
+	}
 	switch r.StatusCode {
 	case http.StatusOK:
 		return string(b), "", nil
@@ -510,12 +545,16 @@ type browser struct {
 	base      string
 	rng       *rand.Rand
 	latencies []float64
+	rec       *recorder // with -floor: keeps what avis answered
 }
+
+// newRand is the choices of the i-th response.
+func newRand(i int) *rand.Rand { return rand.New(rand.NewPCG(uint64(i), 42)) }
 
 // do is fetch, measured.
 func (b *browser) do(method, u string, form url.Values) (string, string, error) {
 	t := time.Now()
-	body, loc, err := fetch(b.client, method, u, form)
+	body, loc, err := fetch(b.client, method, u, form, b.rec)
 	b.latencies = append(b.latencies, ms(time.Since(t)))
 	return body, loc, err
 }
