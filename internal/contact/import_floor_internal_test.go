@@ -102,7 +102,7 @@ func BenchmarkImportRowWithoutStorage(b *testing.B) {
 // database alone, as an import writes it (db.Inserter, 10,000 contacts a
 // transaction, on a file database): its row with the email and phone blind
 // indexes (random 32-byte keys), its data key and its lawful-basis entry,
-// already sealed. It leaves out the lookups that dedupe needs and
+// already sealed (db.Into in a db.BulkTx: COPY on PostgreSQL). It leaves out the lookups that dedupe needs and
 // everything BenchmarkImportRowWithoutStorage measures. On SQLite these
 // writes are one connection's: its rows/s is the most an import could
 // reach whatever the cores.
@@ -134,8 +134,8 @@ func BenchmarkImportStorageOnly(b *testing.B) {
 				first: sealed(7), last: sealed(7), wrapped: sealed(32)}
 		}
 		b.StartTimer()
-		err := d.Tx(ctx, func(tx *sql.Tx) error {
-			ins := db.NewInserter(d.Dialect, tx, `INSERT INTO subject_keys (tenant_id, subject_id, wrapped_key, created_at) VALUES `, 4)
+		err := d.BulkTx(ctx, func(tx *db.BulkTx) error {
+			ins := db.Into(d.Dialect, tx, "bench", "subject_keys", "tenant_id", "subject_id", "wrapped_key", "created_at")
 			for _, r := range rows {
 				if err := ins.Add(ctx, "a", r.id, r.wrapped, now); err != nil {
 					return err
@@ -144,9 +144,9 @@ func BenchmarkImportStorageOnly(b *testing.B) {
 			if err := ins.Close(ctx); err != nil {
 				return err
 			}
-			ins = db.NewInserter(d.Dialect, tx, `INSERT INTO contacts (tenant_id, id, external_id, email_sealed, email_bidx,
-				phone_sealed, phone_bidx, first_name_sealed, last_name_sealed, language, country, time_zone, attributes,
-				attributes_sealed, created_at, updated_at) VALUES `, 16)
+			ins = db.Into(d.Dialect, tx, "bench", "contacts", "tenant_id", "id", "external_id", "email_sealed", "email_bidx",
+				"phone_sealed", "phone_bidx", "first_name_sealed", "last_name_sealed", "language", "country", "time_zone",
+				"attributes", "attributes_sealed", "created_at", "updated_at")
 			for i, r := range rows {
 				if err := ins.Add(ctx, "a", r.id, fmt.Sprintf("CRM%07d", done+i), r.email, r.emailIx, r.phone, r.phoneIx,
 					r.first, r.last, "fr", "FR", "", `{"store":"Lyon"}`, nil, now, now); err != nil {
@@ -156,7 +156,8 @@ func BenchmarkImportStorageOnly(b *testing.B) {
 			if err := ins.Close(ctx); err != nil {
 				return err
 			}
-			ins = db.NewInserter(d.Dialect, tx, `INSERT INTO contact_bases (tenant_id, id, contact_id, basis, purpose, source_kind, source_id, recorded_at) VALUES `, 8)
+			ins = db.Into(d.Dialect, tx, "bench", "contact_bases", "tenant_id", "id", "contact_id", "basis", "purpose", "source_kind",
+				"source_id", "recorded_at")
 			for _, r := range rows {
 				if err := ins.Add(ctx, "a", db.NewID(), r.id, DefaultBasis, DefaultPurpose, "file", "import:bench", now); err != nil {
 					return err
