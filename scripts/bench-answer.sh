@@ -31,6 +31,16 @@ done
 echo "floor: $n responses, $clients clients, no avis…" >&2
 r[floor]=$("$tmp/benchanswer" -avis "$tmp/avis" -n "$n" -clients "$clients" -floor 2>/dev/null | tail -1)
 echo "${r[floor]}" >&2
+# Storing only: the same answers written through the response store in the
+# benchmark's process, page by page as the survey POST does, no HTTP.
+psql "$AVIS_TEST_POSTGRES_URL" -qc 'CREATE DATABASE avis_bench_store' >/dev/null
+for db in sqlite postgres; do
+	url="" pgdata=""
+	[ $db = postgres ] && url=${AVIS_TEST_POSTGRES_URL/\/postgres?/\/avis_bench_store?} pgdata=$AVIS_PG_DIR/data
+	echo "$db, storing only…" >&2
+	r[store_$db]=$("$tmp/benchanswer" -avis "$tmp/avis" -db "$url" -pgdata "$pgdata" -n "$n" -clients "$clients" -direct 2>/dev/null | tail -1)
+	echo "${r[store_$db]}" >&2
+done
 # f DB FIELD [DIGITS]: a figure of a run, rounded.
 f() { python3 -c "import json,sys; v=json.loads(sys.argv[1])['$2']; print(v if isinstance(v, int) else round(v, ${3:-0}) if ${3:-0} else round(v))" "${r[$1]}"; }
 row() {
@@ -38,6 +48,10 @@ row() {
 }
 # per DB FIELD: CPU milliseconds of a field per acknowledged response.
 per() { python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(round(d['$2']*1000/max(1, d['acknowledged']), 2))" "${r[$1]}"; }
+# cpu RUN: CPU milliseconds of a run per acknowledged response, all processes.
+cpu() { python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(round((d['avis_cpu_s']+d['client_cpu_s']+d['postgres_cpu_s'])*1000/max(1, d['acknowledged']), 2))" "${r[$1]}"; }
+# both RUN: the responses/s the cores allow at the CPU of the floor and of storing only added.
+both() { python3 -c "print(round($(nproc)*1000/($(cpu floor)+$(cpu "$1"))))"; }
 # ceiling DB: the responses/s that 2 cores allow at the measured CPU of avis and the clients.
 ceiling() { python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(round($(nproc)*d['acknowledged']/(d['avis_cpu_s']+d['client_cpu_s'])))" "${r[$1]}"; }
 if [ "$(f sqlite lost)" = 0 ] && [ "$(f postgres lost)" = 0 ]; then
@@ -81,7 +95,13 @@ behind it, no database, no template, no check, 5 requests a response),
 the $(nproc) cores reach $(f floor responses_per_s) responses/s ($(f floor requests_per_s) requests/s, request p50 / p99
 $(f floor request_p50_ms 1) / $(f floor request_p99_ms 1) ms; CPU stub $(f floor avis_cpu_s 1) s / clients $(f floor client_cpu_s 1) s): HTTP on loopback and the
 clients alone take $(per floor avis_cpu_s) + $(per floor client_cpu_s) ms of CPU per response, which is
-what two cores have for $(ceiling floor) responses/s. On SQLite avis uses $(per sqlite avis_cpu_s) ms of CPU per
+what two cores have for $(ceiling floor) responses/s. Storing the answers
+alone, as the survey POST does but from the benchmark's process with no
+HTTP and no page (\`benchanswer -direct\`, $clients at once), takes $(cpu store_sqlite) ms of CPU a
+response on SQLite ($(f store_sqlite responses_per_s) responses/s) and $(cpu store_postgres) ms on PostgreSQL, its
+server included ($(f store_postgres responses_per_s)/s). The two added, the $(nproc) cores allow at most
+$(both store_sqlite) responses/s on SQLite and $(both store_postgres) on PostgreSQL before avis has read an
+invitation or rendered a page. On SQLite avis uses $(per sqlite avis_cpu_s) ms of CPU per
 response and the clients $(per sqlite client_cpu_s) ms: the $(nproc) cores allow at most
 $(ceiling sqlite) responses/s at that cost, whoever runs faster. Where avis's CPU
 goes (CPU profile of \`avis serve\` on SQLite): rendering the pages with
