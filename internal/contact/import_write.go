@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"maps"
 	"sort"
-	"strings"
 
 	"avis/internal/audit"
 	"avis/internal/db"
@@ -98,27 +97,18 @@ const storedCols = `id, external_id, email_sealed, phone_sealed, first_name_seal
 	email_bidx, phone_bidx, language, country, time_zone, attributes`
 
 // lookup reads the contacts whose column holds one of values.
-func lookup(ctx context.Context, d db.Dialect, q db.Querier, tenantID, col string, values []any) ([]*storedRow, error) {
+func lookup[T string | []byte](ctx context.Context, d db.Dialect, q db.Querier, tenantID, col string, values []T) ([]*storedRow, error) {
 	var out []*storedRow
-	const per = 900
-	for start := 0; start < len(values); start += per {
-		end := min(start+per, len(values))
-		var sb strings.Builder
-		cond := ""
-		if col == "external_id" {
-			cond = "external_id <> '' AND " // lets the planner use the partial unique index
-		}
-		fmt.Fprintf(&sb, "/* contact.Store.Import */ SELECT %s FROM contacts WHERE tenant_id = %s AND %s%s IN (", storedCols, d.Arg(1), cond, col)
-		args := append(make([]any, 0, end-start+1), tenantID)
-		for i := start; i < end; i++ {
-			if i > start {
-				sb.WriteByte(',')
-			}
-			args = append(args, values[i])
-			sb.WriteString(d.Arg(len(args)))
-		}
-		sb.WriteString(")")
-		rows, err := q.QueryContext(ctx, sb.String(), args...)
+	cond := ""
+	if col == "external_id" {
+		cond = "external_id <> '' AND " // lets the planner use the partial unique index
+	}
+	for start := 0; start < len(values); {
+		end := start + min(d.InSize(), len(values)-start)
+		in, args := db.In(d, []any{tenantID}, values[start:end])
+		start = end
+		rows, err := q.QueryContext(ctx, fmt.Sprintf("/* contact.Store.Import */ SELECT %s FROM contacts WHERE tenant_id = %s AND %s%s%s",
+			storedCols, d.Arg(1), cond, col, in), args...)
 		if err != nil {
 			return nil, fmt.Errorf("look up contacts: %w", err)
 		}
@@ -149,7 +139,8 @@ func (im *importer) writeChunk(ctx context.Context, tx *db.BulkTx, cands []*cand
 	if len(cands) == 0 {
 		return p, nil
 	}
-	var exts, emails, phones []any
+	var exts []string
+	var emails, phones [][]byte
 	seenExt, seenEmail, seenPhone := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	for _, c := range cands {
 		if c.ext != "" && !seenExt[c.ext] {
@@ -167,32 +158,36 @@ func (im *importer) writeChunk(ctx context.Context, tx *db.BulkTx, cands []*cand
 	}
 	byID := map[string]*storedRow{}
 	byExt, byEmail, byPhone := map[string]*storedRow{}, map[string][]*storedRow{}, map[string][]*storedRow{}
-	for _, q := range []struct {
-		col    string
-		values []any
-	}{{"external_id", exts}, {"email_bidx", emails}, {"phone_bidx", phones}} {
-		if len(q.values) == 0 {
-			continue
-		}
-		rows, err := lookup(ctx, im.s.db.Dialect, tx, im.tenantID, q.col, q.values)
-		if err != nil {
-			return p, err
-		}
-		for _, r := range rows {
+	// known keeps one storedRow per contact, whichever lookup found it.
+	known := func(rows []*storedRow, err error) ([]*storedRow, error) {
+		for i, r := range rows {
 			if prev, ok := byID[r.id]; ok {
-				r = prev
+				rows[i] = prev
 			} else {
 				byID[r.id] = r
 			}
-			switch q.col {
-			case "external_id":
-				byExt[r.ext] = r
-			case "email_bidx":
-				byEmail[string(r.emailIx)] = append(byEmail[string(r.emailIx)], r)
-			default:
-				byPhone[string(r.phoneIx)] = append(byPhone[string(r.phoneIx)], r)
-			}
 		}
+		return rows, err
+	}
+	d := im.s.db.Dialect
+	rows, err := known(lookup(ctx, d, tx, im.tenantID, "external_id", exts))
+	if err != nil {
+		return p, err
+	}
+	for _, r := range rows {
+		byExt[r.ext] = r
+	}
+	if rows, err = known(lookup(ctx, d, tx, im.tenantID, "email_bidx", emails)); err != nil {
+		return p, err
+	}
+	for _, r := range rows {
+		byEmail[string(r.emailIx)] = append(byEmail[string(r.emailIx)], r)
+	}
+	if rows, err = known(lookup(ctx, d, tx, im.tenantID, "phone_bidx", phones)); err != nil {
+		return p, err
+	}
+	for _, r := range rows {
+		byPhone[string(r.phoneIx)] = append(byPhone[string(r.phoneIx)], r)
 	}
 
 	plans := map[string]*plan{}

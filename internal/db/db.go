@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -311,6 +312,30 @@ func (d Dialect) Arg(n int) string {
 		return "?"
 	}
 	return "$" + strconv.Itoa(n)
+}
+
+// In returns the condition that a column holds one of values (to follow
+// the column: " IN (?,?,…)" on SQLite, " = ANY($n)" on PostgreSQL) and
+// args with the values appended. On PostgreSQL the values are one array
+// argument, so the statement is the same whatever their number and is
+// parsed and planned once, where a list of hundreds of parameters costs
+// the server more than the lookups. Pass at most d.InSize() values.
+func In[T string | []byte](d Dialect, args []any, values []T) (string, []any) {
+	if d == Postgres {
+		args = append(args, values)
+		return " = ANY(" + d.Arg(len(args)) + ")", args
+	}
+	list, args := InList(d, args, values)
+	return " IN " + list, args
+}
+
+// InSize is how many values one In condition takes: 900 on SQLite (each
+// is an argument, and SQLite's limit is near), any number on PostgreSQL.
+func (d Dialect) InSize() int {
+	if d == Postgres {
+		return math.MaxInt
+	}
+	return 900
 }
 
 // InList appends values to args and returns the "(…, …)" list of their

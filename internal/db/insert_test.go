@@ -166,3 +166,52 @@ func TestInserter(t *testing.T) {
 	}
 	released(t)
 }
+
+// TestIn: the condition In makes finds the rows holding one of the values,
+// text or bytes, with other arguments before them, up to InSize values.
+func TestIn(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.Open(t)
+	if _, err := d.W.ExecContext(ctx, `INSERT INTO tenants (id, slug, name, created_at) VALUES ('t', 't', 'Shop', 1)`); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if _, err := d.W.ExecContext(ctx, `INSERT INTO subject_keys (tenant_id, subject_id, wrapped_key, created_at) VALUES ('t', $1, $2, 1)`,
+			fmt.Sprint("s", i), []byte{byte(i), 0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids := func(cond string, args []any) []string {
+		t.Helper()
+		rows, err := d.R.QueryContext(ctx, `SELECT subject_id FROM subject_keys WHERE tenant_id = `+d.Dialect.Arg(1)+` AND `+cond+` ORDER BY subject_id`, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, id)
+		}
+		return out
+	}
+	in, args := db.In(d.Dialect, []any{"t"}, []string{"s2", "nobody", "s0"})
+	if got := fmt.Sprint(ids("subject_id"+in, args)); got != "[s0 s2]" {
+		t.Errorf("text: got %s, want [s0 s2]", got)
+	}
+	in, args = db.In(d.Dialect, []any{"t"}, [][]byte{{1, 0}, {9}})
+	if got := fmt.Sprint(ids("wrapped_key"+in, args)); got != "[s1]" {
+		t.Errorf("bytes: got %s, want [s1]", got)
+	}
+	many := make([]string, min(d.Dialect.InSize(), 5000))
+	for i := range many {
+		many[i] = fmt.Sprint("s", i)
+	}
+	in, args = db.In(d.Dialect, []any{"t"}, many)
+	if got := fmt.Sprint(ids("subject_id"+in, args)); got != "[s0 s1 s2]" {
+		t.Errorf("%d values: got %s, want [s0 s1 s2]", len(many), got)
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"strings"
 
 	"avis/internal/db"
 )
@@ -77,21 +76,13 @@ func (v *Vault) Subjects(ctx context.Context, q db.Querier, tenantID string, sub
 	if err != nil {
 		return nil, err
 	}
-	const perStatement = 900
-	for start := 0; start < len(missing); start += perStatement {
-		end := min(start+perStatement, len(missing))
-		var sb strings.Builder
-		sb.WriteString("/* vault.Vault.Subjects */ SELECT subject_id, wrapped_key FROM subject_keys WHERE tenant_id = " + v.d.Dialect.Arg(1) + " AND wrapped_key IS NOT NULL AND subject_id IN (")
-		args := []any{tenantID}
-		for i := start; i < end; i++ {
-			if i > start {
-				sb.WriteByte(',')
-			}
-			args = append(args, missing[i])
-			sb.WriteString(v.d.Dialect.Arg(len(args)))
-		}
-		sb.WriteByte(')')
-		rows, err := rq.QueryContext(ctx, sb.String(), args...)
+	d := v.d.Dialect
+	for start := 0; start < len(missing); {
+		end := start + min(d.InSize(), len(missing)-start)
+		in, args := db.In(d, []any{tenantID}, missing[start:end])
+		start = end
+		rows, err := rq.QueryContext(ctx, "/* vault.Vault.Subjects */ SELECT subject_id, wrapped_key FROM subject_keys WHERE tenant_id = "+
+			d.Arg(1)+" AND wrapped_key IS NOT NULL AND subject_id"+in, args...)
 		if err != nil {
 			return nil, fmt.Errorf("vault: read subject keys: %w", db.Translate(err))
 		}
