@@ -55,12 +55,6 @@ type DB struct {
 	Path string
 	// Safe is a description of the database fit for logs: no password.
 	Safe string
-
-	// SQLite's checkpointer: its connection, how to stop it, and when it
-	// has stopped.
-	ck     *sql.DB
-	stopCk context.CancelFunc
-	ckDone chan struct{}
 }
 
 // Options tune Open.
@@ -118,10 +112,9 @@ func sqliteDSN(path string, readOnly bool) string {
 	} else {
 		q.Add("_txlock", "immediate")
 		// The single writer gets a larger page cache (imports insert into
-		// several indexes of random keys); the checkpointer copies the log
-		// back, the writer only when it fell far behind.
+		// several indexes of random keys) and checkpoints less often.
 		q.Add("_pragma", "cache_size(-32000)")
-		q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", walSafetyPages))
+		q.Add("_pragma", "wal_autocheckpoint(4000)")
 	}
 	return "file:" + path + "?" + q.Encode()
 }
@@ -156,19 +149,7 @@ func openSQLite(ctx context.Context, path string, opt Options) (*DB, error) {
 	}
 	r.SetMaxOpenConns(opt.MaxConns)
 	r.SetMaxIdleConns(opt.MaxConns)
-	ck, err := sql.Open("sqlite", sqliteDSN(path, true))
-	if err != nil {
-		w.Close()
-		r.Close()
-		return nil, fmt.Errorf("open SQLite %s for checkpoints: %w", path, err)
-	}
-	ck.SetMaxOpenConns(1)
-	ck.SetMaxIdleConns(1)
-	d := &DB{Dialect: SQLite, W: w, R: r, Path: path, Safe: "sqlite:" + path, ck: ck, ckDone: make(chan struct{})}
-	var ckCtx context.Context
-	ckCtx, d.stopCk = context.WithCancel(context.Background())
-	go checkpointer(ckCtx, ck, d.ckDone)
-	return d, nil
+	return &DB{Dialect: SQLite, W: w, R: r, Path: path, Safe: "sqlite:" + path}, nil
 }
 
 func checkWritable(dir string) error {
@@ -208,13 +189,8 @@ func openPostgres(ctx context.Context, rawURL string, opt Options) (*DB, error) 
 	return &DB{Dialect: Postgres, W: p, R: p, Safe: Redact(rawURL)}, nil
 }
 
-// Close closes both pools (and stops SQLite's checkpointer).
+// Close closes both pools.
 func (db *DB) Close() error {
-	if db.ck != nil {
-		db.stopCk()
-		<-db.ckDone
-		db.ck.Close()
-	}
 	err := db.W.Close()
 	if db.R != db.W {
 		err = errors.Join(err, db.R.Close())
