@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
-	"errors"
 	"io"
 	"net"
 	"strconv"
@@ -275,47 +274,12 @@ func startFullServer(t testing.TB, limit int64) *fullServer {
 // in-memory file system whose writes go through put(the memory's).
 func startMemServer(t testing.TB, put func(sftp.FileWriter) sftp.FileWriter) *fullServer {
 	t.Helper()
-	base := startServer(t) // for its keys, user and password
 	mem := sftp.InMemHandler()
 	h := sftp.Handlers{FileGet: mem.FileGet, FilePut: put(mem.FilePut), FileCmd: mem.FileCmd, FileList: mem.FileList}
-	cfg := &ssh.ServerConfig{
-		PasswordCallback: func(c ssh.ConnMetadata, pw []byte) (*ssh.Permissions, error) {
-			if c.User() == base.User && string(pw) == base.Password {
-				return nil, nil
-			}
-			return nil, errors.New("wrong password")
-		},
-	}
-	cfg.AddHostKey(base.HostKey)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fs := &fullServer{testServer: &testServer{Host: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port, HostKey: base.HostKey,
-		User: base.User, Password: base.Password}, mem: h}
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				serveRequests(c, cfg, h)
-			}()
-		}
-	}()
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	return fs
-}
-
-// serveRequests serves the sftp subsystem of one SSH connection with h.
-func serveRequests(c net.Conn, cfg *ssh.ServerConfig, h sftp.Handlers) {
-	sftptest.ServeConn(c, cfg, func(ch ssh.Channel) (sftptest.Session, error) { return sftp.NewRequestServer(ch, h), nil })
+	srv := startServerWith(t, sftptest.Options{Open: func(ch ssh.Channel) (sftptest.Session, error) {
+		return sftp.NewRequestServer(ch, h), nil
+	}})
+	return &fullServer{testServer: srv, mem: h}
 }
 
 // files lists the names in a folder of the full server's memory.

@@ -7,9 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -341,7 +343,7 @@ func TestExportInterrupted(t *testing.T) {
 		ids = append(ids, e.seedResponse(t, c, i%11, ""))
 	}
 	e.x.chunk = 50
-	proxy := startCutProxy(t, srv.ln.Addr().String())
+	proxy := startCutProxy(t, net.JoinHostPort(srv.Host, strconv.Itoa(srv.Port)))
 	proxy.limit.Store(40 << 10) // the SSH handshake, then part of the file
 	in := srv.exportInput("out")
 	in.Host, in.Port = proxy.Host, proxy.Port

@@ -224,8 +224,8 @@ func TestFetchRefusals(t *testing.T) {
 			if strings.Contains(got.LastError, srv.Password) || strings.Contains(err.Error(), srv.Password) {
 				t.Error("the error quotes the password")
 			}
-			if tt.noAuth && srv.authAttempts.Load() != 0 {
-				t.Errorf("the server saw %d authentication attempts, want none", srv.authAttempts.Load())
+			if tt.noAuth && srv.AuthAttempts.Load() != 0 {
+				t.Errorf("the server saw %d authentication attempts, want none", srv.AuthAttempts.Load())
 			}
 			if got.LastRunAt.IsZero() || !got.LastOKAt.IsZero() {
 				t.Errorf("last run %v, last ok %v: want a run and no success", got.LastRunAt, got.LastOKAt)
@@ -406,7 +406,7 @@ func TestHostKeyFingerprint(t *testing.T) {
 	if want := ssh.FingerprintSHA256(srv.HostKey.PublicKey()); got != want {
 		t.Errorf("HostKeyFingerprint = %s, want %s", got, want)
 	}
-	if n := srv.authAttempts.Load(); n != 0 {
+	if n := srv.AuthAttempts.Load(); n != 0 {
 		t.Errorf("reading the host key made %d authentication attempts, want none", n)
 	}
 	if fp, err := ParseFingerprint(got); err != nil || fp != got {

@@ -1,22 +1,18 @@
 package crmsync
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/pem"
 	"errors"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
 
 	"avis/internal/audit"
@@ -28,26 +24,8 @@ import (
 
 // testServer is a real SFTP server (pkg/sftp over x/crypto/ssh) on a
 // loopback port, serving a temporary directory, with password and public-key
-// logins.
-type testServer struct {
-	Host string
-	Port int
-	// Dir is the served directory; relative paths are resolved in it.
-	Dir      string
-	HostKey  ssh.Signer
-	User     string
-	Password string
-	// ClientKeyPEM is the private key of the one authorised public key.
-	ClientKeyPEM string
-
-	// authAttempts counts every authentication attempt, "none" included.
-	authAttempts atomic.Int64
-
-	ln    net.Listener
-	wg    sync.WaitGroup
-	mu    sync.Mutex
-	conns map[net.Conn]struct{}
-}
+// logins (sftptest).
+type testServer struct{ *sftptest.Server }
 
 func newSigner(t testing.TB) (ssh.Signer, string) {
 	t.Helper()
@@ -68,77 +46,23 @@ func newSigner(t testing.TB) (ssh.Signer, string) {
 
 func startServer(t testing.TB) *testServer {
 	t.Helper()
-	hostKey, _ := newSigner(t)
-	clientKey, clientPEM := newSigner(t)
-	s := &testServer{
-		Dir: t.TempDir(), HostKey: hostKey, User: "crm", Password: "s3cret-Passw0rd!",
-		ClientKeyPEM: clientPEM, conns: map[net.Conn]struct{}{},
-	}
-	authorised := clientKey.PublicKey().Marshal()
-	cfg := &ssh.ServerConfig{
-		PasswordCallback: func(c ssh.ConnMetadata, pw []byte) (*ssh.Permissions, error) {
-			if c.User() == s.User && string(pw) == s.Password {
-				return nil, nil
-			}
-			return nil, errors.New("wrong password")
-		},
-		PublicKeyCallback: func(c ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
-			if c.User() == s.User && bytes.Equal(key.Marshal(), authorised) {
-				return nil, nil
-			}
-			return nil, errors.New("unknown key")
-		},
-		AuthLogCallback: func(ssh.ConnMetadata, string, error) { s.authAttempts.Add(1) },
-	}
-	cfg.AddHostKey(hostKey)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	return startServerWith(t, sftptest.Options{})
+}
+
+// startServerWith starts a server as o says, stopped at the end of the
+// test.
+func startServerWith(t testing.TB, o sftptest.Options) *testServer {
+	t.Helper()
+	s, err := sftptest.NewWith(t.TempDir(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.ln = ln
-	addr := ln.Addr().(*net.TCPAddr)
-	s.Host, s.Port = "127.0.0.1", addr.Port
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s.mu.Lock()
-			s.conns[c] = struct{}{}
-			s.mu.Unlock()
-			s.wg.Add(1)
-			go func() {
-				defer s.wg.Done()
-				s.serve(c, cfg)
-				s.mu.Lock()
-				delete(s.conns, c)
-				s.mu.Unlock()
-			}()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		s.mu.Lock()
-		for c := range s.conns {
-			c.Close()
-		}
-		s.mu.Unlock()
-		s.wg.Wait()
-	})
-	return s
-}
-
-func (s *testServer) serve(c net.Conn, cfg *ssh.ServerConfig) {
-	sftptest.ServeConn(c, cfg, func(ch ssh.Channel) (sftptest.Session, error) {
-		return sftp.NewServer(ch, sftp.WithServerWorkingDirectory(s.Dir))
-	})
+	t.Cleanup(func() { s.Close() })
+	return &testServer{s}
 }
 
 // fingerprint is the SHA256 fingerprint of the server's host key.
-func (s *testServer) fingerprint() string { return ssh.FingerprintSHA256(s.HostKey.PublicKey()) }
+func (s *testServer) fingerprint() string { return s.Fingerprint() }
 
 // put writes a file in the served directory, with the given age.
 func (s *testServer) put(t testing.TB, rel, content string, age time.Duration) {

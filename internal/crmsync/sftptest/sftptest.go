@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
@@ -29,13 +30,28 @@ type Server struct {
 	// PEM) the server accepts for User.
 	HostKey      ssh.Signer
 	ClientKeyPEM string
+	// AuthAttempts counts every authentication attempt, "none" included.
+	AuthAttempts atomic.Int64
 
-	ln net.Listener
-	wg sync.WaitGroup
+	ln    net.Listener
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
+}
+
+// Options change what NewWith starts.
+type Options struct {
+	// Open, when set, makes the session that serves each sftp request (an
+	// sftp.RequestServer over a file system in memory, say) instead of
+	// one working in the server's Dir.
+	Open func(ssh.Channel) (Session, error)
 }
 
 // New starts a server working in dir.
-func New(dir string) (*Server, error) {
+func New(dir string) (*Server, error) { return NewWith(dir, Options{}) }
+
+// NewWith starts a server working in dir, as o says.
+func NewWith(dir string, o Options) (*Server, error) {
 	hostKey, _, err := newKey()
 	if err != nil {
 		return nil, err
@@ -44,7 +60,14 @@ func New(dir string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Host: "127.0.0.1", Dir: dir, User: "crm", Password: "s3cret-Passw0rd!", HostKey: hostKey, ClientKeyPEM: clientPEM}
+	s := &Server{Host: "127.0.0.1", Dir: dir, User: "crm", Password: "s3cret-Passw0rd!", HostKey: hostKey, ClientKeyPEM: clientPEM,
+		conns: map[net.Conn]struct{}{}}
+	open := o.Open
+	if open == nil {
+		open = func(ch ssh.Channel) (Session, error) {
+			return sftp.NewServer(ch, sftp.WithServerWorkingDirectory(s.Dir))
+		}
+	}
 	authorised := clientKey.PublicKey().Marshal()
 	cfg := &ssh.ServerConfig{
 		PasswordCallback: func(c ssh.ConnMetadata, pw []byte) (*ssh.Permissions, error) {
@@ -59,6 +82,7 @@ func New(dir string) (*Server, error) {
 			}
 			return nil, errors.New("unknown key")
 		},
+		AuthLogCallback: func(ssh.ConnMetadata, string, error) { s.AuthAttempts.Add(1) },
 	}
 	cfg.AddHostKey(hostKey)
 	if s.ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
@@ -73,12 +97,16 @@ func New(dir string) (*Server, error) {
 			if err != nil {
 				return
 			}
+			s.mu.Lock()
+			s.conns[c] = struct{}{}
+			s.mu.Unlock()
 			s.wg.Add(1)
 			go func() {
 				defer s.wg.Done()
-				ServeConn(c, cfg, func(ch ssh.Channel) (Session, error) {
-					return sftp.NewServer(ch, sftp.WithServerWorkingDirectory(s.Dir))
-				})
+				ServeConn(c, cfg, open)
+				s.mu.Lock()
+				delete(s.conns, c)
+				s.mu.Unlock()
 			}()
 		}
 	}()
@@ -89,8 +117,17 @@ func New(dir string) (*Server, error) {
 // asks for it.
 func (s *Server) Fingerprint() string { return ssh.FingerprintSHA256(s.HostKey.PublicKey()) }
 
-// Close stops accepting connections; those open end with their client.
-func (s *Server) Close() error { return s.ln.Close() }
+// Close stops accepting connections, ends those open and waits for them.
+func (s *Server) Close() error {
+	err := s.ln.Close()
+	s.mu.Lock()
+	for c := range s.conns {
+		c.Close()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	return err
+}
 
 // Session is what serves the sftp subsystem of one SSH session:
 // *sftp.Server or *sftp.RequestServer.
