@@ -48,6 +48,8 @@ row() {
 }
 # per DB FIELD: CPU milliseconds of a field per acknowledged response.
 per() { python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(round(d['$2']*1000/max(1, d['acknowledged']), 2))" "${r[$1]}"; }
+# reqs RUN: HTTP requests a response.
+reqs() { python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(round(d['requests']/max(1, d['acknowledged']), 1))" "${r[$1]}"; }
 # cpu RUN: CPU milliseconds of a run per acknowledged response, all processes.
 cpu() { python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(round((d['avis_cpu_s']+d['client_cpu_s']+d['postgres_cpu_s'])*1000/max(1, d['acknowledged']), 2))" "${r[$1]}"; }
 # both RUN: the responses/s the cores allow at the CPU of the floor and of storing only added.
@@ -91,7 +93,7 @@ $(row postgres PostgreSQL " / $(f postgres postgres_cpu_s) s")
 The target is not reachable on this machine, whatever avis does. With no
 avis at all (\`benchanswer -floor\`: the same $clients clients answer the pages
 avis served for one invitation, replayed by a stub server with nothing
-behind it, no database, no template, no check, 5 requests a response),
+behind it, no database, no template, no check, $(reqs floor) requests a response),
 the $(nproc) cores reach $(f floor responses_per_s) responses/s ($(f floor requests_per_s) requests/s, request p50 / p99
 $(f floor request_p50_ms 1) / $(f floor request_p99_ms 1) ms; CPU stub $(f floor avis_cpu_s 1) s / clients $(f floor client_cpu_s 1) s): HTTP on loopback and the
 clients alone take $(per floor avis_cpu_s) + $(per floor client_cpu_s) ms of CPU per response, which is

@@ -103,28 +103,25 @@ func lookup[T string | []byte](ctx context.Context, d db.Dialect, q db.Querier, 
 	if col == "external_id" {
 		cond = "external_id <> '' AND " // lets the planner use the partial unique index
 	}
-	for start := 0; start < len(values); {
-		end := start + min(d.InSize(), len(values)-start)
-		in, args := db.In(d, []any{tenantID}, values[start:end])
-		start = end
+	err := db.EachIn(d, []any{tenantID}, values, func(in string, args []any) error {
 		rows, err := q.QueryContext(ctx, fmt.Sprintf("/* contact.Store.Import */ SELECT %s FROM contacts WHERE tenant_id = %s AND %s%s%s",
 			storedCols, d.Arg(1), cond, col, in), args...)
 		if err != nil {
-			return nil, fmt.Errorf("look up contacts: %w", err)
+			return err
 		}
+		defer rows.Close()
 		for rows.Next() {
 			r := &storedRow{}
 			if err := rows.Scan(&r.id, &r.ext, &r.email, &r.phone, &r.first, &r.last, &r.pattr, &r.emailIx, &r.phoneIx,
 				&r.lang, &r.country, &r.tz, &r.attrs); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("look up contacts: %w", err)
+				return err
 			}
 			out = append(out, r)
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("look up contacts: %w", err)
-		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("look up contacts: %w", err)
 	}
 	// Oldest first, so that the same file always matches the same contact.
 	// (Sorted here: ORDER BY would let the planner walk the primary key.)

@@ -8,7 +8,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"math"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -314,28 +313,36 @@ func (d Dialect) Arg(n int) string {
 	return "$" + strconv.Itoa(n)
 }
 
-// In returns the condition that a column holds one of values (to follow
-// the column: " IN (?,?,…)" on SQLite, " = ANY($n)" on PostgreSQL) and
-// args with the values appended. On PostgreSQL the values are one array
-// argument, so the statement is the same whatever their number and is
-// parsed and planned once, where a list of hundreds of parameters costs
-// the server more than the lookups. Pass at most d.InSize() values.
-func In[T string | []byte](d Dialect, args []any, values []T) (string, []any) {
-	if d == Postgres {
-		args = append(args, values)
-		return " = ANY(" + d.Arg(len(args)) + ")", args
+// EachIn calls fn with the condition that a column holds one of values
+// (to follow the column) and args with the values appended, as many times
+// as the dialect needs. On SQLite the condition is " IN (?,?,…)", 900
+// values at a time (each is an argument, and SQLite's limit is near). On
+// PostgreSQL it is " = ANY($n)", once, all the values one array argument:
+// the statement is the same whatever their number, parsed and planned
+// once, where lists of hundreds of parameters cost the server more than
+// the lookups.
+func EachIn[T string | []byte](d Dialect, args []any, values []T, fn func(cond string, args []any) error) error {
+	per := len(values)
+	if d == SQLite {
+		per = 900
 	}
-	list, args := InList(d, args, values)
-	return " IN " + list, args
-}
-
-// InSize is how many values one In condition takes: 900 on SQLite (each
-// is an argument, and SQLite's limit is near), any number on PostgreSQL.
-func (d Dialect) InSize() int {
-	if d == Postgres {
-		return math.MaxInt
+	for start := 0; start < len(values); start += per {
+		chunk := values[start:min(start+per, len(values))]
+		a := args[:len(args):len(args)] // each call its own arguments
+		var cond string
+		if d == Postgres {
+			a = append(a, chunk)
+			cond = " = ANY(" + d.Arg(len(a)) + ")"
+		} else {
+			var list string
+			list, a = InList(d, a, chunk)
+			cond = " IN " + list
+		}
+		if err := fn(cond, a); err != nil {
+			return err
+		}
 	}
-	return 900
+	return nil
 }
 
 // InList appends values to args and returns the "(…, …)" list of their

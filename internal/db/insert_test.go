@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 
 	"avis/internal/db"
@@ -167,9 +168,10 @@ func TestInserter(t *testing.T) {
 	released(t)
 }
 
-// TestIn: the condition In makes finds the rows holding one of the values,
-// text or bytes, with other arguments before them, up to InSize values.
-func TestIn(t *testing.T) {
+// TestEachIn: the conditions EachIn makes find the rows holding one of the
+// values, text or bytes, with other arguments before them, for more
+// values than one SQLite statement takes.
+func TestEachIn(t *testing.T) {
 	ctx := context.Background()
 	d := dbtest.Open(t)
 	if _, err := d.W.ExecContext(ctx, `INSERT INTO tenants (id, slug, name, created_at) VALUES ('t', 't', 'Shop', 1)`); err != nil {
@@ -181,37 +183,51 @@ func TestIn(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ids := func(cond string, args []any) []string {
+	// ids returns the subject ids found, in order.
+	ids := func(col string, each func(fn func(string, []any) error) error) string {
 		t.Helper()
-		rows, err := d.R.QueryContext(ctx, `SELECT subject_id FROM subject_keys WHERE tenant_id = `+d.Dialect.Arg(1)+` AND `+cond+` ORDER BY subject_id`, args...)
+		var out []string
+		err := each(func(cond string, args []any) error {
+			rows, err := d.R.QueryContext(ctx, `SELECT subject_id FROM subject_keys WHERE tenant_id = `+d.Dialect.Arg(1)+` AND `+col+cond, args...)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var id string
+				if err := rows.Scan(&id); err != nil {
+					return err
+				}
+				out = append(out, id)
+			}
+			return rows.Err()
+		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer rows.Close()
-		var out []string
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, id)
-		}
-		return out
+		slices.Sort(out)
+		return fmt.Sprint(out)
 	}
-	in, args := db.In(d.Dialect, []any{"t"}, []string{"s2", "nobody", "s0"})
-	if got := fmt.Sprint(ids("subject_id"+in, args)); got != "[s0 s2]" {
+	text := func(values ...string) func(func(string, []any) error) error {
+		return func(fn func(string, []any) error) error { return db.EachIn(d.Dialect, []any{"t"}, values, fn) }
+	}
+	if got := ids("subject_id", text("s2", "nobody", "s0")); got != "[s0 s2]" {
 		t.Errorf("text: got %s, want [s0 s2]", got)
 	}
-	in, args = db.In(d.Dialect, []any{"t"}, [][]byte{{1, 0}, {9}})
-	if got := fmt.Sprint(ids("wrapped_key"+in, args)); got != "[s1]" {
+	bytes := func(fn func(string, []any) error) error {
+		return db.EachIn(d.Dialect, []any{"t"}, [][]byte{{1, 0}, {9}}, fn)
+	}
+	if got := ids("wrapped_key", bytes); got != "[s1]" {
 		t.Errorf("bytes: got %s, want [s1]", got)
 	}
-	many := make([]string, min(d.Dialect.InSize(), 5000))
+	many := make([]string, 5000)
 	for i := range many {
-		many[i] = fmt.Sprint("s", i)
+		many[i] = fmt.Sprint("s", 4999-i)
 	}
-	in, args = db.In(d.Dialect, []any{"t"}, many)
-	if got := fmt.Sprint(ids("subject_id"+in, args)); got != "[s0 s1 s2]" {
+	if got := ids("subject_id", text(many...)); got != "[s0 s1 s2]" {
 		t.Errorf("%d values: got %s, want [s0 s1 s2]", len(many), got)
+	}
+	if got := ids("subject_id", text()); got != "[]" {
+		t.Errorf("no values: got %s, want []", got)
 	}
 }

@@ -194,7 +194,7 @@ func (s *Store) Invitation(ctx context.Context, tenantID, id string) (Invitation
 // ByToken finds the invitation of a survey link token, with its tenant.
 // An unknown token is db.ErrNotFound.
 func (s *Store) ByToken(ctx context.Context, token string) (tenantID string, inv Invitation, err error) {
-	if len(token) != 22 {
+	if len(token) != TokenLen {
 		return "", Invitation{}, db.ErrNotFound
 	}
 	row := s.rq.QueryRowContext(ctx, `/* dispatch.Store.ByToken */ SELECT tenant_id, `+invitationCols+` FROM invitations WHERE token_hash = $1`, TokenHash(token))

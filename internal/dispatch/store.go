@@ -87,8 +87,11 @@ func NewStore(d *db.DB, v *vault.Vault, a *audit.Log, contacts *contact.Store, a
 // TokenField is the vault field under which invitation tokens are derived.
 const TokenField = "invitation_token"
 
+// TokenLen is the length of a survey link token (see token).
+const TokenLen = 22
+
 // token derives the survey link token of an invitation: 16 bytes of a
-// tenant-keyed MAC of the id, base64url (22 characters). Only its SHA-256
+// tenant-keyed MAC of the id, base64url (TokenLen characters). Only its SHA-256
 // is stored, so the database alone cannot rebuild a link.
 func (s *Store) token(ctx context.Context, q db.Querier, tenantID, invitationID string) (string, error) {
 	mac, err := s.vault.BlindIndex(ctx, q, tenantID, TokenField, invitationID)

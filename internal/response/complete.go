@@ -89,8 +89,9 @@ func (s *Store) complete(ctx context.Context, tx *sql.Tx, r *Response, def *surv
 // categorise stores the category of each scored answer (NPS, CSAT, CES),
 // all in one statement.
 func (s *Store) categorise(ctx context.Context, tx *sql.Tx, r *Response) error {
-	var when, in strings.Builder
-	var args, ids []any
+	var when strings.Builder
+	var args []any
+	var ids []string
 	a := s.db.Dialect.Arg
 	for _, sc := range r.Scores {
 		if sc.Category == "" {
@@ -104,18 +105,11 @@ func (s *Store) categorise(ctx context.Context, tx *sql.Tx, r *Response) error {
 		return nil
 	}
 	args = append(args, r.TenantID, r.ID)
-	fmt.Fprintf(&in, "%s AND response_id = %s AND question_id IN (", a(len(args)-1), a(len(args)))
-	for i, id := range ids {
-		if i > 0 {
-			in.WriteByte(',')
-		}
-		args = append(args, id)
-		in.WriteString(a(len(args)))
-	}
-	in.WriteByte(')')
+	where := fmt.Sprintf(" END WHERE tenant_id = %s AND response_id = %s AND question_id IN ", a(len(args)-1), a(len(args)))
+	in, args := db.InList(s.db.Dialect, args, ids)
 	// The text depends only on the number of scored questions: few texts,
 	// each kept prepared.
 	_, err := s.in(tx).ExecContext(ctx, `/* response.Store.complete */ UPDATE response_answers SET category = CASE question_id`+
-		when.String()+` END WHERE tenant_id = `+in.String(), args...)
+		when.String()+where+in, args...)
 	return db.Translate(err)
 }

@@ -32,7 +32,7 @@ const (
 	qWriteAnswersTail = `
 		ON CONFLICT (tenant_id, response_id, question_id) DO UPDATE SET kind = excluded.kind, number = excluded.number,
 		choices = excluded.choices, text_sealed = excluded.text_sealed, category = '', updated_at = excluded.updated_at`
-	qWriteAnswer = qWriteAnswersHead + `($1, $2, $3, $4, $5, $6, $7, '', $8)` + qWriteAnswersTail
+	qWriteAnswer = qWriteAnswersHead + `($1, $2, $3, $4, $5, $6, $7, $8, $9)` + qWriteAnswersTail
 	qMoveTo      = `/* response.Store.moveTo */ UPDATE responses SET page = $3, updated_at = $4
 		WHERE tenant_id = $1 AND id = $2`
 	qComplete = `/* response.Store.complete */ UPDATE responses SET status = 'complete', page = $3,

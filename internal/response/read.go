@@ -289,7 +289,7 @@ func (s *Store) ForContact(ctx context.Context, tenantID, contactID string) ([]R
 // unknown token is db.ErrNotFound. The survey page reads both on every
 // request: one round trip instead of two.
 func (s *Store) ByToken(ctx context.Context, token string) (tenantID string, inv dispatch.Invitation, resp *Response, err error) {
-	if len(token) != 22 {
+	if len(token) != dispatch.TokenLen {
 		return "", inv, nil, fmt.Errorf("invitation by token: %w", db.ErrNotFound)
 	}
 	rows, err := s.rq.QueryContext(ctx, qByToken, dispatch.TokenHash(token))

@@ -354,7 +354,7 @@ func (s *Store) writePage(ctx context.Context, tx *sql.Tx, r *Response, def *sur
 		default:
 			choices = strings.Join(a.Choices, ",")
 		}
-		rows = append(rows, []any{r.TenantID, r.ID, qid, string(q.Type), number, choices, sealed, now.UnixMicro()})
+		rows = append(rows, []any{r.TenantID, r.ID, qid, string(q.Type), number, choices, sealed, "", now.UnixMicro()})
 	}
 	return s.writeAnswers(ctx, tx, rows)
 }
@@ -371,24 +371,15 @@ func (s *Store) writeAnswers(ctx context.Context, tx *sql.Tx, rows [][]any) erro
 		}
 		return nil
 	}
-	var sb strings.Builder
-	sb.WriteString(qWriteAnswersHead)
-	var args []any
-	for i, row := range rows {
-		if i > 0 {
-			sb.WriteByte(',')
-		}
-		n := len(args)
-		fmt.Fprintf(&sb, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, '', $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8)
-		args = append(args, row...)
-	}
-	sb.WriteString(qWriteAnswersTail)
 	// The text depends only on the number of answers on a page: few
 	// texts, each kept prepared.
-	if _, err := s.in(tx).ExecContext(ctx, sb.String(), args...); err != nil {
-		return db.Translate(err)
+	ins := db.NewInserter(db.Postgres, s.in(tx), qWriteAnswersHead, 9).WithTail(qWriteAnswersTail)
+	for _, args := range rows {
+		if err := ins.Add(ctx, args...); err != nil {
+			return db.Translate(err)
+		}
 	}
-	return nil
+	return db.Translate(ins.Close(ctx))
 }
 
 // moveTo records the page to show next (write: a response created in

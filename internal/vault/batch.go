@@ -77,33 +77,32 @@ func (v *Vault) Subjects(ctx context.Context, q db.Querier, tenantID string, sub
 		return nil, err
 	}
 	d := v.d.Dialect
-	for start := 0; start < len(missing); {
-		end := start + min(d.InSize(), len(missing)-start)
-		in, args := db.In(d, []any{tenantID}, missing[start:end])
-		start = end
+	err = db.EachIn(d, []any{tenantID}, missing, func(in string, args []any) error {
 		rows, err := rq.QueryContext(ctx, "/* vault.Vault.Subjects */ SELECT subject_id, wrapped_key FROM subject_keys WHERE tenant_id = "+
 			d.Arg(1)+" AND wrapped_key IS NOT NULL AND subject_id"+in, args...)
 		if err != nil {
-			return nil, fmt.Errorf("vault: read subject keys: %w", db.Translate(err))
+			return fmt.Errorf("vault: read subject keys: %w", db.Translate(err))
 		}
+		defer rows.Close()
 		for rows.Next() {
 			var id string
 			var wrapped []byte
 			if err := rows.Scan(&id, &wrapped); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("vault: read subject keys: %w", err)
+				return fmt.Errorf("vault: read subject keys: %w", err)
 			}
 			k, err := v.unwrapSubject(t, subjectRef{tenantID, id}, wrapped)
 			if err != nil {
-				rows.Close()
-				return nil, err
+				return err
 			}
 			out[id] = k
 		}
-		rows.Close()
 		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("vault: read subject keys: %w", err)
+			return fmt.Errorf("vault: read subject keys: %w", err)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

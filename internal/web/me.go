@@ -63,7 +63,7 @@ var (
 func (s *Server) meResolve(ctx context.Context, token string) (meSubject, error) {
 	sub := meSubject{Token: token}
 	switch len(token) {
-	case 22:
+	case dispatch.TokenLen:
 		tid, inv, err := s.Dispatch.ByToken(ctx, token)
 		if errors.Is(err, db.ErrNotFound) {
 			return sub, errMeUnknown
